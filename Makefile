@@ -1,0 +1,34 @@
+# Quick start: `make demo` (train + evaluate a beta-VAE on a generated SynTone grid), `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= runs/demo
+# Tests and the demo never touch the network for data; pip does, for packages only.
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: demo test bench install install-test clean-demo demo-autodecompose demo-vqvae
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/decompjax demo --workdir=$(DEMO_DIR)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q -n 2 --dist=loadfile tests
+
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.run_all
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

@@ -1,0 +1,40 @@
+"""decompjax: decomposed, disentangled representations of audio and time series in JAX/Flax."""
+from setuptools import find_packages, setup
+
+setup(
+    name="decompjax",
+    version="0.1.0",
+    description="JAX/Flax reimplementations of SynTone, Autodecompose, Barlow-Twins VQ-VAE, DecVAE and ConVAE-BSS",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["decompjax", "decompjax.*"]),
+    include_package_data=True,
+    package_data={"decompjax": ["resources/*", "resources/**/*"]},
+    python_requires=">=3.11",
+    install_requires=[
+        "jax>=0.8",
+        "flax>=0.12",
+        "optax>=0.2.6",
+        "orbax-checkpoint>=0.11",
+        "chex>=0.1.90",
+        "tensorflow-cpu>=2.20",
+        "tensorflow-datasets>=4.9.9",
+        "numpy>=2.0",
+        "scipy>=1.13",
+        "librosa>=0.11",
+        "soundfile>=0.12",
+        "ml-collections>=1.0",
+        "absl-py>=2.1",
+        "scikit-learn>=1.5",
+        "matplotlib>=3.8",
+        "imageio>=2.34",
+        "tqdm>=4.66",
+        "tensorboard>=2.17",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        "cuda": ["jax[cuda12]>=0.8"],
+        "tpu": ["jax[tpu]>=0.8"],
+    },
+    entry_points={"console_scripts": ["decompjax=decompjax.cli:main"]},
+)
