@@ -1,0 +1,71 @@
+"""Fields every preset shares. Each `configs/<name>.py:get_config(arg)` starts from `base_config()`.
+
+`arg` is the string after ':' in `--config=configs/x.py:arg`; `parse_arg` turns 'smoke,steps=3' into a
+ConfigDict so presets can offer tiny variants for tests without a second file.
+"""
+from __future__ import annotations
+
+import ml_collections
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+  """'smoke,batch=8' -> {'smoke': True, 'batch': 8} typed after `defaults` (unknown keys are an error)."""
+  out = ml_collections.ConfigDict(dict(defaults))
+  for item in (arg or "").split(","):
+    item = item.strip()
+    if not item:
+      continue
+    key, _, value = item.partition("=")
+    if key not in out:
+      raise ValueError(f"unknown config argument {key!r}; valid: {', '.join(sorted(out.keys()))}")
+    kind = type(out[key])
+    out[key] = True if not value and kind is bool else (value.lower() in ("1", "true", "yes") if kind is bool
+                                                        else kind(value))
+  return out
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  # Path of a previous workdir whose latest parameters initialise this run (fine-tuning); '' = none.
+  c.init_from = ""
+
+  c.model = ml_collections.ConfigDict()
+  c.model.family = ""
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = ""
+  c.data.dir = ""            # '' -> <workdir>/../data_cache or the family's default
+  c.data.shuffle_buffer = 10_000
+
+  c.train = ml_collections.ConfigDict()
+  c.train.steps = 1000
+  c.train.batch_size = 64     # global batch, split over devices and hosts
+  c.train.log_every = 50
+  c.train.ckpt_every = 500
+  c.train.keep_ckpts = 3
+  c.train.eval_every = 0      # validation-loss pass while training; 0 = off
+  c.train.eval_batches = 4
+  c.train.progress = True     # tqdm progress bar (process 0 only)
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.name = "adam"
+  c.optim.lr = 1e-3
+  c.optim.b1 = 0.9
+  c.optim.b2 = 0.999
+  c.optim.eps = 1e-8
+  c.optim.weight_decay = 0.0
+  c.optim.momentum = 0.0
+  c.optim.grad_clip = 0.0
+  c.optim.warmup_steps = 0
+  c.optim.decay_steps = 0
+
+  c.loss = ml_collections.ConfigDict()
+
+  c.mesh = ml_collections.ConfigDict()
+  c.mesh.num_devices = 0     # 0 = every visible device
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.num_examples = 2048
+  c.eval.batch_size = 256
+  return c
