@@ -10,8 +10,8 @@ import importlib
 from decompjax.families.base import Family
 
 _FAMILIES: dict[str, str] = {
-    # SynTone benchmark family: VAE / beta-VAE share one module (beta is a config field).
-    "syntone_vae": "decompjax.families.syntone_vae",
+    # SynTone benchmark families (VAE = beta_vae with beta=1).
+    "beta_vae": "decompjax.families.beta_vae",
 }
 
 

@@ -1,0 +1,8 @@
+"""Plain VAE on SynTone (the original trainer.py's model 0: BetaVAELoss(beta=1))."""
+from configs import syntone_beta_vae
+
+
+def get_config(arg=None):
+  c = syntone_beta_vae.get_config(arg)
+  c.loss.beta = 1.0
+  return c

@@ -1,0 +1,59 @@
+"""The `decompjax` console script: `decompjax <command> [flags]`.
+
+Each command lives in `decompjax.commands.<name>` and exposes `main(argv) -> int`. Errors the user can fix
+(bad config field, missing data, a workdir of another model) print one clear message and exit non-zero.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+COMMANDS = {
+    "train": "train a model: --config=configs/X.py[:arg] --workdir=DIR [--config.a.b=value ...]",
+    "eval": "evaluate the latest checkpoint of a workdir: --workdir=DIR",
+    "data": "generate a dataset locally: data syntone --out DIR [grid flags]",
+    "demo": "generate a reduced SynTone grid, train a beta-VAE, evaluate it: --workdir=DIR",
+    "benchmark": "train and score the SynTone benchmark models: benchmark syntone --workdir=DIR",
+    "sweep": "UCR gamma sweep of VQ-VAE vs Barlow VQ-VAE: sweep ucr --datasets=A,B --workdir=DIR",
+    "probe": "few-shot speaker-ID probe of an Autodecompose run: probe speaker --workdir=DIR",
+    "embed": "write Autodecompose embeddings of audio files: embed --workdir=DIR --encoder=voice AUDIO...",
+}
+
+
+class UserError(Exception):
+  """An error caused by the user's input: printed as one line, exit code 2."""
+
+
+def usage() -> str:
+  lines = ["usage: decompjax <command> [flags]", "", "commands:"]
+  lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+  if not argv or argv[0] in ("-h", "--help", "help"):
+    print(usage())
+    return 0 if argv else 2
+  name, rest = argv[0], argv[1:]
+  if name not in COMMANDS:
+    print(f"decompjax: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+    return 2
+  module = importlib.import_module(f"decompjax.commands.{name}")
+  from decompjax.errors import USER_ERRORS
+  try:
+    return int(module.main(rest) or 0)
+  except USER_ERRORS as e:
+    print(f"decompjax {name}: error: {e}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print(f"decompjax {name}: interrupted", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,75 @@
+"""tf.data -> host-local numpy batches -> global device arrays on the mesh.
+
+Determinism: the per-host stream is a seeded shuffle of the family's dataset, repeated and batched; resuming
+at step k skips k batches of that same stream, so a resumed run sees exactly the batches an uninterrupted
+run would have seen.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Iterator
+
+import jax
+import numpy as np
+
+
+@functools.cache
+def tf_on_cpu_only():
+  """Imports TensorFlow with accelerators hidden: tf.data must not grab GPU/TPU memory JAX needs."""
+  import tensorflow as tf
+  try:
+    tf.config.set_visible_devices([], "GPU")
+    tf.config.set_visible_devices([], "TPU")
+  except (RuntimeError, ValueError):  # already initialised, or no such device type: nothing to hide
+    pass
+  return tf
+
+
+def local_batch_size(global_batch: int) -> int:
+  return global_batch // jax.process_count()
+
+
+def batched_numpy(ds, batch_size: int, *, seed: int, shuffle_buffer: int, cache: bool, start_step: int = 0,
+                  repeat: bool = True) -> Iterator[dict]:
+  """Shuffled (seeded), repeated, batched stream of numpy dicts, starting at batch `start_step`."""
+  tf = tf_on_cpu_only()
+  if cache:
+    ds = ds.cache()
+  if shuffle_buffer > 1:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.batch(batch_size, drop_remainder=repeat)
+  if start_step:
+    ds = ds.skip(start_step)
+  options = tf.data.Options()
+  options.deterministic = True
+  ds = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+  return (dict(b) for b in ds.as_numpy_iterator())
+
+
+def peek(iterator: Iterator[dict]) -> tuple[dict, Iterator[dict]]:
+  """Returns the first element and an iterator that still yields it."""
+  import itertools
+  try:
+    first = next(iterator)
+  except StopIteration:
+    raise ValueError("the dataset is empty: no batch could be read") from None
+  return first, itertools.chain([first], iterator)
+
+
+def first_example_batch(ds, batch_size: int) -> dict:
+  """One batch with the dataset's shapes, for initialisation (no shuffle)."""
+  for b in ds.take(batch_size).batch(batch_size).as_numpy_iterator():
+    return dict(b)
+  raise ValueError("the dataset is empty: no example could be read")
+
+
+def all_examples(ds, limit: int | None = None) -> dict:
+  """Reads up to `limit` examples (in dataset order) into stacked numpy arrays (for evaluation)."""
+  if limit:
+    ds = ds.take(limit)
+  parts = [dict(b) for b in ds.batch(1024).as_numpy_iterator()]
+  if not parts:
+    raise ValueError("the dataset is empty: no example could be read")
+  return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

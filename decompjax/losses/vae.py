@@ -1,0 +1,39 @@
+"""VAE loss terms as pure functions of batched arrays.
+
+Conventions: reconstruction error is summed over every non-batch axis; KL is summed over latents. The
+reduction over the batch is where the SynTone original differs (see `beta_vae_loss`).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+REDUCTIONS = ("per_sample", "syntone")
+
+
+def gaussian_kl(mu: jax.Array, logvar: jax.Array) -> jax.Array:
+  """KL(N(mu, exp(logvar)) || N(0, I)) per sample, summed over latents: [B, D] -> [B]."""
+  return -0.5 * jnp.sum(1.0 + logvar - mu**2 - jnp.exp(logvar), axis=-1)
+
+
+def squared_error(x_hat: jax.Array, x: jax.Array) -> jax.Array:
+  """Per-sample summed squared error: [B, ...] -> [B]."""
+  return jnp.sum(jnp.square(x_hat - x).reshape(x.shape[0], -1), axis=-1)
+
+
+def beta_vae_loss(x_hat, x, mu, logvar, beta: float, reduction: str = "per_sample"):
+  """beta-VAE objective. Returns (loss, {'recon', 'kl'}) with per-sample means for logging.
+
+  reduction='per_sample': mean over the batch of (recon_i + beta * KL_i) — beta means what it says.
+  reduction='syntone'   : the original `BetaVAELoss`: MSE summed over batch *and* pixels plus beta times the
+                          batch-*mean* KL, i.e. an effective per-sample beta of beta/B (kept for reproduction).
+  """
+  rec = squared_error(x_hat, x)
+  kl = gaussian_kl(mu, logvar)
+  if reduction == "per_sample":
+    loss = jnp.mean(rec + beta * kl)
+  elif reduction == "syntone":
+    loss = jnp.sum(rec) + beta * jnp.mean(kl)
+  else:
+    raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
+  return loss, {"recon": jnp.mean(rec), "kl": jnp.mean(kl)}

@@ -1,0 +1,59 @@
+"""What the SynTone VAE families (beta-VAE, beta-TCVAE, FactorVAE) share: data, front end and model.
+
+Batches from the pipeline hold raw waveforms; the mel front end runs inside the jitted step
+(`model_input`), so the host only decodes TFRecords.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from decompjax.audio import mel as mel_lib
+from decompjax.data import paths, syntone, syntone_tfds
+from decompjax.models.vae_deep import VAEDeep
+
+FACTOR_NAMES = ("waveform", "frequency", "amplitude")
+
+
+def grid_from_config(config: ml_collections.ConfigDict) -> syntone.SynToneGrid:
+  g = config.data.grid
+  return syntone.SynToneGrid(
+      sample_rate=g.sample_rate, freq_start=g.freq_start, freq_end=g.freq_end if g.freq_end > 0 else None,
+      num_freqs=g.num_freqs, amp_start=g.amp_start, amp_end=g.amp_end, num_amps=g.num_amps, seed=g.seed,
+      band_limited=g.band_limited, random_phase=g.random_phase)
+
+
+def mel_spec(config: ml_collections.ConfigDict) -> mel_lib.MelSpec:
+  a = config.audio
+  return mel_lib.MelSpec(sample_rate=config.data.grid.sample_rate, n_fft=a.n_fft, hop=a.hop, n_mels=a.n_mels,
+                         fmin=a.fmin, fmax=a.fmax if a.fmax > 0 else None)
+
+
+def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
+  grid = grid_from_config(config)
+  data_dir = paths.resolve_data_dir(config.data.dir)
+  return syntone_tfds.load(grid, data_dir, split, process_index=process_index, process_count=process_count)
+
+
+def model_input(config, waveforms: jax.Array) -> jax.Array:
+  """[B, T] waveforms -> [B, n_mels, frames, 1] model input in [0, 1] (front end chosen by config.audio.frontend)."""
+  mel = mel_lib.frontend(waveforms, mel_spec(config), config.audio.frontend)
+  return mel[..., None]
+
+
+def input_shape(config) -> tuple[int, int, int]:
+  spec = mel_spec(config)
+  num_samples = int(round(config.data.grid.sample_rate * 1.0))
+  frames = 1 + num_samples // spec.hop  # centred framing
+  return (spec.n_mels, frames, 1)
+
+
+def make_model(config) -> VAEDeep:
+  return VAEDeep(latent_dim=config.model.latent_dim, input_shape=input_shape(config))
+
+
+def init_vae_params(config, rng, example_batch):
+  model = make_model(config)
+  x = jnp.zeros((1,) + input_shape(config), jnp.float32)
+  return model.init(rng, x, jax.random.key(0))["params"]
