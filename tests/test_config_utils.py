@@ -1,0 +1,58 @@
+"""Config presets load, overrides are typed and checked, typos fail with the field and its neighbours named."""
+import pytest
+
+from decompjax import config_utils
+
+PRESET = "configs/syntone_beta_vae.py"
+
+
+def test_override_changes_typed_fields():
+  c = config_utils.build_config(PRESET, [("loss.beta", "8"), ("train.steps", "2000"), ("audio.frontend", "log_mel"),
+                                         ("data.grid.band_limited", "true")])
+  assert c.loss.beta == 8.0 and isinstance(c.loss.beta, float)
+  assert c.train.steps == 2000 and isinstance(c.train.steps, int)
+  assert c.audio.frontend == "log_mel"
+  assert c.data.grid.band_limited is True
+
+
+def test_config_is_locked_after_build():
+  c = config_utils.build_config(PRESET, [])
+  with pytest.raises(AttributeError):
+    c.loss.bta = 3.0
+
+
+def test_unknown_field_names_field_and_valid_keys():
+  with pytest.raises(config_utils.ConfigError) as e:
+    config_utils.build_config(PRESET, [("loss.bta", "8")])
+  msg = str(e.value)
+  assert "loss.bta" in msg and "'beta'" in msg and "reduction" in msg
+
+
+def test_wrong_type_is_rejected():
+  with pytest.raises(config_utils.ConfigError, match="train.steps.*integer"):
+    config_utils.build_config(PRESET, [("train.steps", "many")])
+  with pytest.raises(config_utils.ConfigError, match="group of fields"):
+    config_utils.build_config(PRESET, [("loss", "3")])
+
+
+def test_preset_args_and_unknown_arg():
+  smoke = config_utils.build_config(PRESET + ":smoke", [])
+  full = config_utils.build_config(PRESET, [])
+  assert smoke.train.steps < full.train.steps and smoke.data.grid.num_freqs < full.data.grid.num_freqs
+  with pytest.raises(ValueError, match="unknown config argument"):
+    config_utils.build_config(PRESET + ":smok", [])
+
+
+def test_missing_file_and_split_args():
+  with pytest.raises(config_utils.ConfigError, match="not found"):
+    config_utils.build_config("configs/nope.py", [])
+  spec, overrides, rest = config_utils.split_config_args(
+      ["--config=configs/a.py:smoke", "--config.loss.beta=2", "--workdir=x"])
+  assert spec == "configs/a.py:smoke" and overrides == [("loss.beta", "2")] and rest == ["--workdir=x"]
+
+
+def test_save_and_reload_roundtrip(tmp_path):
+  c = config_utils.build_config(PRESET, [("loss.beta", "8")])
+  config_utils.save_config(c, str(tmp_path / "config.json"))
+  back = config_utils.load_saved_config(str(tmp_path / "config.json"))
+  assert back.loss.beta == 8.0 and back.model.family == "beta_vae"
