@@ -14,6 +14,7 @@ _FAMILIES: dict[str, str] = {
     "beta_vae": "decompjax.families.beta_vae",
     "vqvae": "decompjax.families.vqvae",
     "barlow_vqvae": "decompjax.families.barlow_vqvae",
+    "autodecompose": "decompjax.families.autodecompose",
 }
 
 
