@@ -226,3 +226,15 @@ def test_plots_write_pngs(tmp_path):
       assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
   with pytest.raises(ValueError, match="factor names"):
     plots.plot_mi_matrix(res["mutual_info_matrix"], str(tmp_path / "x.png"), factor_names=["a"])
+
+
+def test_evaluate_all_continuous_factors():
+  rng = np.random.default_rng(9)
+  f = rng.uniform(size=(300, 2))
+  z = np.hstack([f * [3.0, -1.0], rng.standard_normal((300, 2))])
+  out = M.evaluate_all(z, f, discrete_factors=False, metrics=["mig", "sap", "dci", "dcimig"], num_train=200,
+                       num_test=100, gbt_kwargs={"n_estimators": 5})
+  assert out["mig"] > 0.6 and out["dcimig"] > 0.6
+  # continuous SAP = squared correlation gap, deterministic
+  assert out["sap"] == pytest.approx(M.sap(z, f, discrete_factors=False)["sap"])
+  assert 0.0 <= out["dci_disentanglement"] <= 1.0

@@ -17,7 +17,6 @@ scores a constant column as 0; the SAP classification depth search falls back to
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 from sklearn import tree
