@@ -1,0 +1,196 @@
+"""A local speech corpus laid out like LibriSpeech, cut into mel crops for Autodecompose.
+
+Layouts: `<root>/<speaker>/<chapter>/<utt>.flac|wav` or flat `<root>/<speaker>/*.flac|wav` (any depth below
+the speaker folder works; the speaker is the first folder under root). Audio is mixed to mono, resampled to the
+front end's rate and turned into 64-frame mel crops by a `MelFeatures` front end (any callable
+wav -> [N, T, F] crops works). Local files only.
+
+Bad files are never dropped silently: unreadable, empty, too-short (shorter than one crop) and wrong-format
+files (not .flac/.wav, or outside a speaker folder) are counted in a `CorpusReport`, logged with the first few
+paths, and skipped. LibriSpeech transcripts (*.trans.txt) and hidden files are expected and ignored.
+A corpus with fewer than two usable speakers is an error.
+
+Splits: 'all' = every file; 'validation' (= 'test') = every `holdout_every`-th file of each speaker (sorted
+order), 'train' = the rest. Speakers with fewer than `holdout_every` files keep all their files in 'train'.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import os
+import pathlib
+
+import numpy as np
+
+AUDIO_EXTS = (".flac", ".wav")
+SPLITS = ("train", "validation", "test", "all")
+REASONS = ("unreadable", "empty", "too_short", "wrong_format")
+
+
+@dataclasses.dataclass
+class CorpusReport:
+  root: str
+  speakers: list[str]
+  files_used: int = 0
+  crops: int = 0
+  seconds: float = 0.0
+  skipped: dict[str, list[str]] = dataclasses.field(default_factory=lambda: {r: [] for r in REASONS})
+
+  @property
+  def num_skipped(self) -> int:
+    return sum(len(v) for v in self.skipped.values())
+
+  def summary(self, max_paths: int = 5) -> str:
+    lines = [f"{self.root}: {len(self.speakers)} speakers, {self.files_used} files, {self.crops} crops "
+             f"({self.seconds / 60:.1f} min of audio)"]
+    for reason, paths in self.skipped.items():
+      if paths:
+        more = f" (+{len(paths) - max_paths} more)" if len(paths) > max_paths else ""
+        lines.append(f"  skipped {len(paths)} {reason.replace('_', '-')} file(s): "
+                     f"{', '.join(paths[:max_paths])}{more}")
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class CorpusCrops:
+  mel: np.ndarray        # [N, T, F] float32
+  speaker: np.ndarray    # [N] int32, index into `speakers`
+  file: np.ndarray       # [N] int32, index into `files`
+  speakers: list[str]
+  files: list[str]
+  report: CorpusReport
+
+
+class _Skip(Exception):
+  def __init__(self, reason: str):
+    super().__init__(reason)
+    self.reason = reason
+
+
+def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
+  """-> ({speaker: sorted audio paths}, wrong-format paths)."""
+  base = pathlib.Path(os.path.expanduser(root))
+  if not base.exists():
+    raise FileNotFoundError(f"speech corpus folder not found: {base}")
+  if not base.is_dir():
+    raise NotADirectoryError(f"speech corpus path is not a folder: {base}")
+  speakers, wrong = {}, []
+  for entry in sorted(base.iterdir()):
+    if entry.name.startswith("."):
+      continue
+    if entry.is_file():
+      wrong.append(str(entry))  # audio must sit in a speaker folder
+      continue
+    files = []
+    for path in sorted(p for p in entry.rglob("*") if p.is_file()):
+      if path.name.startswith(".") or path.name.endswith(".trans.txt"):
+        continue
+      (files if path.suffix.lower() in AUDIO_EXTS else wrong).append(str(path))
+    if files:
+      speakers[entry.name] = files
+  return speakers, wrong
+
+
+def read_audio(path: str, sample_rate: int, min_samples: int) -> np.ndarray:
+  """Mono float32 at `sample_rate`; raises _Skip(reason) for files that cannot be used."""
+  import soundfile as sf
+  if os.path.getsize(path) == 0:
+    raise _Skip("empty")
+  try:
+    wav, sr = sf.read(path, dtype="float32", always_2d=True)
+  except Exception:  # libsndfile raises several types for corrupt or mislabelled files
+    raise _Skip("unreadable") from None
+  if wav.shape[0] == 0:
+    raise _Skip("empty")
+  wav = wav.mean(axis=1)
+  if not np.all(np.isfinite(wav)):
+    raise _Skip("unreadable")
+  if sr != sample_rate:
+    import librosa
+    wav = librosa.resample(wav, orig_sr=sr, target_sr=sample_rate)
+  if wav.shape[0] < min_samples:
+    raise _Skip("too_short")
+  return wav.astype(np.float32)
+
+
+def _select(files: list[str], split: str, holdout_every: int) -> list[str]:
+  if split == "all" or len(files) < holdout_every or holdout_every < 2:
+    return files if split in ("all", "train") else []
+  held = [i % holdout_every == holdout_every - 1 for i in range(len(files))]
+  want_held = split in ("validation", "test")
+  return [f for f, h in zip(files, held) if h == want_held]
+
+
+def load_crops(root: str, features, *, split: str = "all", holdout_every: int = 10, seed: int = 0,
+               max_files_per_speaker: int = 0, num_workers: int = 4) -> CorpusCrops:
+  """Reads, resamples and crops the corpus. `features` is a `decompjax.autodecompose.features.MelFeatures`."""
+  from decompjax.autodecompose import features as feat_lib
+  if split not in SPLITS:
+    raise ValueError(f"unknown corpus split {split!r}; valid: {', '.join(SPLITS)}")
+  speakers, wrong = scan(root)
+  report = CorpusReport(root=str(root), speakers=[])
+  report.skipped["wrong_format"].extend(wrong)
+  jobs = []  # (speaker name, path)
+  for name, files in speakers.items():
+    chosen = _select(files, split, holdout_every)
+    if max_files_per_speaker:
+      chosen = chosen[:max_files_per_speaker]
+    jobs.extend((name, f) for f in chosen)
+
+  def work(i_job):
+    i, (_, path) = i_job
+    try:
+      wav = read_audio(path, features.sample_rate, features.min_samples)
+    except _Skip as s:
+      return None, s.reason, 0.0
+    crops = feat_lib.wav_to_crops(wav, features, np.random.default_rng([seed, i]))
+    return crops, None, wav.shape[0] / features.sample_rate
+
+  with concurrent.futures.ThreadPoolExecutor(max(1, num_workers)) as pool:
+    results = list(pool.map(work, enumerate(jobs)))
+
+  names = sorted({name for (name, _), (c, _, _) in zip(jobs, results) if c is not None and len(c)})
+  index = {n: i for i, n in enumerate(names)}
+  mels, spk, fid, used = [], [], [], []
+  for (name, path), (crops, reason, secs) in zip(jobs, results):
+    if reason is not None:
+      report.skipped[reason].append(path)
+      continue
+    if not len(crops):
+      report.skipped["too_short"].append(path)
+      continue
+    mels.append(crops)
+    spk.append(np.full(len(crops), index[name], np.int32))
+    fid.append(np.full(len(crops), len(used), np.int32))
+    used.append(path)
+    report.seconds += secs
+  report.speakers, report.files_used = names, len(used)
+  report.crops = int(sum(len(m) for m in mels))
+  if report.num_skipped:
+    logging.warning("speech corpus %s", report.summary())
+  else:
+    logging.info("speech corpus %s", report.summary())
+  if len(names) < 2:
+    raise ValueError(f"speech corpus {root} (split {split!r}) has {len(names)} usable speaker(s) "
+                     f"{names}; at least 2 are needed. {report.summary()}")
+  return CorpusCrops(mel=np.concatenate(mels), speaker=np.concatenate(spk), file=np.concatenate(fid),
+                     speakers=names, files=used, report=report)
+
+
+@functools.lru_cache(maxsize=4)
+def load_crops_cached(root: str, features, split: str, holdout_every: int, seed: int,
+                      max_files_per_speaker: int) -> CorpusCrops:
+  """`load_crops` memoised per process (train, eval and probe read the same corpus)."""
+  return load_crops(root, features, split=split, holdout_every=holdout_every, seed=seed,
+                    max_files_per_speaker=max_files_per_speaker)
+
+
+def make_dataset(crops: CorpusCrops, *, process_index: int = 0, process_count: int = 1):
+  """Unbatched tf.data source of {'mel': [T, F] float32, 'speaker': int32}; each host takes every
+  process_count-th crop."""
+  from decompjax.input_pipeline import tf_on_cpu_only
+  tf = tf_on_cpu_only()
+  sl = slice(process_index, None, process_count)
+  return tf.data.Dataset.from_tensor_slices({"mel": crops.mel[sl], "speaker": crops.speaker[sl]})
