@@ -113,6 +113,17 @@ def test_jit_vmap_and_batch_shapes():
   assert mel.mel_spectrogram(x[0, 0], SPEC).shape == (128, 32)
 
 
+def test_data_sharded_batch_matches_single_device():
+  from decompjax import sharding
+  mesh = sharding.make_mesh()
+  n = mesh.devices.size
+  x = np.random.default_rng(4).standard_normal((n, 16000)).astype(np.float32)
+  fn = jax.jit(lambda w: mel.frontend(w, SPEC, "syntone"), out_shardings=sharding.data_sharded(mesh))
+  out = fn(jax.device_put(x, sharding.data_sharded(mesh)))
+  assert out.sharding.spec == sharding.data_sharded(mesh).spec
+  np.testing.assert_allclose(np.asarray(out), np.asarray(mel.frontend(x, SPEC, "syntone")), atol=1e-6)
+
+
 def test_bad_spec_errors():
   with pytest.raises(ValueError, match="fmax"):
     MelSpec(fmax=9000.0)
