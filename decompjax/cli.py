@@ -35,7 +35,10 @@ def usage() -> str:
 def main(argv: list[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+  # Our own progress at INFO; library chatter (orbax, absl, TF) only when it is a warning.
+  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+  logging.getLogger("decompjax").setLevel(logging.INFO)
+  logging.getLogger("absl").setLevel(logging.WARNING)
   if not argv or argv[0] in ("-h", "--help", "help"):
     print(usage())
     return 0 if argv else 2

@@ -6,6 +6,8 @@ import os
 
 import jax
 
+log = logging.getLogger(__name__)
+
 _CLUSTER_ENV = ("JAX_COORDINATOR_ADDRESS", "TPU_WORKER_HOSTNAMES", "MEGASCALE_COORDINATOR_ADDRESS")
 _initialized = False
 
@@ -30,7 +32,7 @@ def maybe_initialize() -> None:
   try:
     jax.distributed.initialize()
   except ValueError as e:  # single-host environment that looked like a cluster: carry on locally
-    logging.warning("jax.distributed.initialize() skipped: %s", e)
+    log.warning("jax.distributed.initialize() skipped: %s", e)
   _initialized = True
-  logging.info("process %d/%d, %d local / %d global devices", jax.process_index(), jax.process_count(),
+  log.info("process %d/%d, %d local / %d global devices", jax.process_index(), jax.process_count(),
                jax.local_device_count(), jax.device_count())

@@ -20,6 +20,8 @@ from decompjax.errors import NonFiniteLossError
 from decompjax.families.base import TrainState
 from decompjax.metric_writer import MetricWriter
 
+log = logging.getLogger(__name__)
+
 
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, "checkpoints")
@@ -69,7 +71,7 @@ def _init_from(config, family, abstract, state, mesh):
     loaded = other.restore(checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh)))
   finally:
     other.close()
-  logging.info("initialised params from %s (step %s)", src, int(loaded.step))
+  log.info("initialised params from %s (step %s)", src, int(loaded.step))
   return state.replace(params=loaded.params, model_state=loaded.model_state)
 
 
@@ -112,7 +114,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   init_rng, step_rng_base, eval_rng = jax.random.split(base_rng, 3)
   if start is not None:
     state = ckpt.restore(checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh)))
-    logging.info("resumed from %s at step %d", ckpt.directory, start)
+    log.info("resumed from %s at step %d", ckpt.directory, start)
   else:
     init = jax.jit(lambda rng, b: family.init_state(config, rng, b), out_shardings=state_shardings)
     state = init(init_rng, example)
@@ -123,7 +125,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   total = config.train.steps
   writer = MetricWriter(workdir)
   if start >= total:
-    logging.info("workdir already holds a checkpoint at step %d >= train.steps=%d; nothing to train", start, total)
+    log.info("workdir already holds a checkpoint at step %d >= train.steps=%d; nothing to train", start, total)
     ckpt.close()
     writer.close()
     return state
@@ -192,7 +194,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       try:
         check(pending)
         ckpt.save(pending[0], state, family.name)
-        logging.warning("interrupted: saved a checkpoint at step %d", pending[0])
+        log.warning("interrupted: saved a checkpoint at step %d", pending[0])
       except NonFiniteLossError:
         pass
     raise

@@ -26,14 +26,16 @@ def grid_from_config(config: ml_collections.ConfigDict) -> syntone.SynToneGrid:
 
 def mel_spec(config: ml_collections.ConfigDict) -> mel_lib.MelSpec:
   a = config.audio
-  return mel_lib.MelSpec(sample_rate=config.data.grid.sample_rate, n_fft=a.n_fft, hop=a.hop, n_mels=a.n_mels,
+  return mel_lib.MelSpec(sample_rate=config.data.grid.sample_rate, n_fft=a.n_fft, hop_length=a.hop, n_mels=a.n_mels,
                          fmin=a.fmin, fmax=a.fmax if a.fmax > 0 else None)
 
 
 def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
   grid = grid_from_config(config)
   data_dir = paths.resolve_data_dir(config.data.dir)
-  return syntone_tfds.load(grid, data_dir, split, process_index=process_index, process_count=process_count)
+  # Generated on first use (locally, deterministic); later runs read the prepared TFRecords.
+  return syntone_tfds.load(grid, data_dir, split, process_index=process_index, process_count=process_count,
+                           generate=True)
 
 
 def model_input(config, waveforms: jax.Array) -> jax.Array:
@@ -43,10 +45,7 @@ def model_input(config, waveforms: jax.Array) -> jax.Array:
 
 
 def input_shape(config) -> tuple[int, int, int]:
-  spec = mel_spec(config)
-  num_samples = int(round(config.data.grid.sample_rate * 1.0))
-  frames = 1 + num_samples // spec.hop  # centred framing
-  return (spec.n_mels, frames, 1)
+  return mel_spec(config).output_shape(grid_from_config(config).num_samples) + (1,)
 
 
 def make_model(config) -> VAEDeep:
