@@ -123,6 +123,8 @@ def test_band_limited_removes_aliasing():
     (dict(duration=0.0), "duration"),
     (dict(duration=1.00001), "whole number"),
     (dict(num_freqs=2.5), "integer"),
+    (dict(amp_end=float("nan")), "finite"),
+    (dict(freq_end="8000"), "finite"),
 ])
 def test_bad_grid_errors(kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -131,6 +133,8 @@ def test_bad_grid_errors(kwargs, match):
 
 def test_fingerprint_stable_and_distinct():
   assert SynToneGrid().fingerprint() == SynToneGrid(freq_end=8000.0).fingerprint()
+  assert SynToneGrid().fingerprint() == SynToneGrid(freq_start=440, amp_end=1, duration=1).fingerprint()
+  assert SynToneGrid().fingerprint() == "3fe2c0d7f501"  # pinned: changing it orphans every generated dataset
   fps = {SynToneGrid().fingerprint(), SynToneGrid(num_amps=10).fingerprint(), TINY.fingerprint(),
          SynToneGrid(band_limited=True).fingerprint(), SynToneGrid(random_phase=True).fingerprint()}
   assert len(fps) == 5

@@ -62,6 +62,13 @@ class SynToneGrid:
     for name in ("band_limited", "random_phase"):
       if not isinstance(getattr(self, name), (bool, np.bool_)):
         fail(f"{name} must be a bool, got {getattr(self, name)!r}")
+    for name in ("freq_start", "freq_end", "amp_start", "amp_end", "duration"):
+      value = getattr(self, name)
+      if value is None and name == "freq_end":
+        continue
+      if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+          or not np.isfinite(value):
+        fail(f"{name} must be a finite number, got {value!r}")
     if self.sample_rate <= 0:
       fail(f"sample_rate must be > 0, got {self.sample_rate}")
     nyquist = self.sample_rate / 2
@@ -126,7 +133,12 @@ class SynToneGrid:
     """Short stable hash of the fields (freq_end resolved, so None and sr/2 give the same data and the same name)."""
     fields = self.to_dict()
     fields["freq_end"] = self.resolved_freq_end
-    fields = {k: (float(v) if isinstance(v, float) else v) for k, v in fields.items()}
+    for name in ("freq_start", "freq_end", "amp_start", "amp_end", "duration"):
+      fields[name] = float(fields[name])  # 440 and 440.0 are the same grid
+    for name in ("sample_rate", "num_freqs", "num_amps", "seed"):
+      fields[name] = int(fields[name])
+    for name in ("band_limited", "random_phase"):
+      fields[name] = bool(fields[name])
     fields["_synth_version"] = _SYNTH_VERSION
     blob = json.dumps(fields, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
