@@ -33,7 +33,9 @@ def syntone_config(arg: str | None) -> tuple[ml_collections.ConfigDict, ml_colle
   c.eval.traversal_range = 3.0
   c.eval.num_audio = 3
   c.eval.griffin_lim_iters = 32
-  c.eval.metric_train_size = 2000   # sub-sample for the fitted estimators (probes, SAP, DCI)
+  c.eval.metric_train_size = 2000   # sub-sample for the fitted estimators (probes, SAP, DCI, score samplers)
+  # 'corrected' (mu codes, GT factors, full suite), 'syntone_compat' (the original's evaluator), or 'both'.
+  c.eval.protocol = "both"
 
   if a.demo:  # 4 waveforms x 50 freqs x 10 amps = 2,000 clips; a few minutes on 2 CPU cores
     c.data.grid.num_freqs = 50

@@ -28,7 +28,8 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
                  num_train: Optional[int] = 10000, num_test: Optional[int] = 5000, seed: int = 0,
                  metrics: Optional[Iterable[str]] = None, num_bins: int = 20, dci_importance: str = "gbt",
                  gbt_kwargs: Optional[dict] = None, dlib_compat: bool = False, sampler_num_train: int = 10000,
-                 sampler_num_eval: int = 5000, sampler_batch_size: int = 64, timings: bool = False) -> dict:
+                 sampler_num_eval: int = 5000, sampler_batch_size: int = 64, timings: bool = False,
+                 matrices: Optional[dict] = None) -> dict:
   """Runs the selected metrics (default: all) with disentanglement_lib's estimators and returns flat float keys.
 
   Keys: mig; sap; dci_disentanglement, dci_completeness, dci_informativeness_train, dci_informativeness_test;
@@ -39,7 +40,8 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
 
   Sampler-based scores (FactorVAE, BetaVAE) need `sampler` (see `sampling.FactorSampler` / `grid_sampler`). Without
   one they are **not computed**: their keys are NaN and `factor_vae_skipped` / `beta_vae_skipped` are 1.0 (0.0 when
-  computed). With `timings=True`, `time_<metric>_s` keys give the seconds per metric.
+  computed). With `timings=True`, `time_<metric>_s` keys give the seconds per metric. Pass a dict as `matrices`
+  to receive the `[D, K]` 'mutual_info_matrix' (MIG) and 'dci_importance_matrix' (DCI) for heatmaps.
 
   Fitted estimators (DCI, SAP with discrete factors, explicitness) use a seeded train/test split of `num_train` /
   `num_test` points (shrunk proportionally if N is smaller); MI-based metrics, IRS and unsupervised scores use all
@@ -57,12 +59,17 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
 
   def run(name: str):
     if name == "mig":
-      return {"mig": mig(codes, factors, num_bins=num_bins, discrete_factors=discrete_factors)["mig"]}
+      r = mig(codes, factors, num_bins=num_bins, discrete_factors=discrete_factors)
+      if matrices is not None:
+        matrices["mutual_info_matrix"] = r["mutual_info_matrix"]
+      return {"mig": r["mig"]}
     if name == "sap":
       return {"sap": sap(codes, factors, discrete_factors=discrete_factors, seed=seeds[name], **fit)["sap"]}
     if name == "dci":
       r = dci(codes, factors, importance=dci_importance, discrete_factors=discrete_factors, seed=seeds[name],
               num_bins=num_bins, gbt_kwargs=gbt_kwargs, **fit)
+      if matrices is not None:
+        matrices["dci_importance_matrix"] = r["importance_matrix"]
       return {f"dci_{k}": r[k] for k in ("disentanglement", "completeness", "informativeness_train",
                                          "informativeness_test")}
     if name == "irs":

@@ -33,9 +33,15 @@ def mel_spec(config: ml_collections.ConfigDict) -> mel_lib.MelSpec:
 def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
   grid = grid_from_config(config)
   data_dir = paths.resolve_data_dir(config.data.dir)
-  # Generated on first use (locally, deterministic); later runs read the prepared TFRecords.
+  # Generated on first use (locally, deterministic); later runs read the prepared TFRecords. On several
+  # hosts, process 0 generates while the others wait, so no two writers race on a shared directory.
+  if process_count > 1:
+    from jax.experimental import multihost_utils
+    if process_index == 0:
+      syntone_tfds.build(grid, data_dir)
+    multihost_utils.sync_global_devices(f"syntone_data_{grid.fingerprint()}")
   return syntone_tfds.load(grid, data_dir, split, process_index=process_index, process_count=process_count,
-                           generate=True)
+                           generate=process_count == 1)
 
 
 def model_input(config, waveforms: jax.Array) -> jax.Array:

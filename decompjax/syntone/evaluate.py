@@ -52,11 +52,35 @@ def encode_dataset(config, params, waveforms: np.ndarray, batch_size: int):
   return [np.concatenate([o[i] for o in outs]) for i in range(4)]
 
 
-def disentanglement_metrics(config, codes, factors) -> dict:
-  from decompjax.metrics import suite
-  return suite.evaluate_all(codes, factors, discrete_factors=True, seed=config.seed,
-                            num_train=config.eval.metric_train_size,
-                            num_test=max(config.eval.metric_train_size // 2, 1))
+def corrected_metrics(config, codes, factors, out_dir) -> tuple[dict, list[str]]:
+  """Default protocol: codes = encoder means, factors = ground-truth indices; the full metric suite plus
+  latent x factor MI and DCI importance heatmaps."""
+  from decompjax.metrics import plots, sampling, suite
+  try:  # FactorVAE / BetaVAE scores need every factor combination among the evaluated clips
+    sampler = sampling.grid_sampler(codes, factors)
+  except ValueError:
+    sampler = None
+  matrices: dict = {}
+  n = config.eval.metric_train_size
+  results = suite.evaluate_all(codes, factors, discrete_factors=True, sampler=sampler, seed=config.seed,
+                               num_train=n, num_test=max(n // 2, 1), sampler_num_train=n,
+                               sampler_num_eval=max(n // 2, 1), matrices=matrices)
+  files = [plots.plot_mi_matrix(matrices["mutual_info_matrix"], os.path.join(out_dir, "mi_matrix.png"),
+                                factor_names=common.FACTOR_NAMES),
+           plots.plot_importance_matrix(matrices["dci_importance_matrix"],
+                                        os.path.join(out_dir, "dci_importance.png"),
+                                        factor_names=common.FACTOR_NAMES)]
+  return results, files
+
+
+def syntone_compat_metrics(config, mu, logvar, factor_values) -> dict:
+  """The original evaluator, defects included: sampled z, swapped arguments, 10 bins, GT factor values
+  (waveform index, Hz, amplitude). Only comparable to the SynTone README table when the model was trained
+  on the original per-frame-normalised input (audio.frontend='syntone')."""
+  from decompjax.metrics import syntone_compat
+  z = syntone_compat.reparameterize(mu, logvar, seed=config.seed)
+  out = syntone_compat.syntone_compat_suite(z, factor_values, seed=config.seed)
+  return {f"compat_{k}": float(v) for k, v in out.items()}
 
 
 def evaluate(config, state, workdir: str) -> dict:
@@ -71,11 +95,19 @@ def evaluate(config, state, workdir: str) -> dict:
              "recon_mse": float(np.mean((x_hat - x) ** 2)),
              "recon_sse_per_example": float(np.mean(np.sum((x_hat - x) ** 2, axis=(1, 2, 3)))),
              "kl_per_example": float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))}
-  results.update(disentanglement_metrics(config, mu, factors))
-  results.update(probes.logistic_probe(mu, factors, common.FACTOR_NAMES, max_train=config.eval.metric_train_size,
-                                       seed=config.seed))
+  files = []
+  if config.eval.protocol in ("corrected", "both"):
+    metrics, heatmaps = corrected_metrics(config, mu, factors, out_dir)
+    results.update(metrics)
+    files += heatmaps
+    results.update(probes.logistic_probe(mu, factors, common.FACTOR_NAMES, max_train=config.eval.metric_train_size,
+                                         seed=config.seed))
+  if config.eval.protocol in ("syntone_compat", "both"):
+    results.update(syntone_compat_metrics(config, mu, logvar, data["factor_values"]))
+  if config.eval.protocol not in ("corrected", "syntone_compat", "both"):
+    raise ValueError(f"eval.protocol={config.eval.protocol!r} is not 'corrected', 'syntone_compat' or 'both'")
 
-  files = write_figures(config, params, x, x_hat, mu, data, workdir, out_dir)
+  files += write_figures(config, params, x, x_hat, mu, data, workdir, out_dir)
   results["files"] = files
   with open(os.path.join(out_dir, "metrics.json"), "w") as f:
     json.dump(results, f, indent=2, sort_keys=True)
