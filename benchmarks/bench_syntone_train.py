@@ -1,0 +1,96 @@
+"""SynTone beta-VAE training throughput at batch 64: model-only and end to end from raw waveforms.
+
+  model-only : the jitted train step on precomputed [64, 128, 32, 1] mel inputs (what the original's
+               ~530 samples/s PyTorch figure measures);
+  on-device  : the real train step, mel front end inside the jit, on raw [64, 16000] waveforms already on device;
+  end to end : tf.data (TFDS records, shuffle, batch) -> global arrays -> the real train step, as `decompjax train`
+               runs it (the original reaches ~170 clips/s here, bound by per-clip librosa).
+Compile time is reported separately; steady state excludes it. Run: python -m benchmarks.bench_syntone_train
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from decompjax import config_utils, input_pipeline, sharding, train
+from decompjax.families import beta_vae
+from decompjax.losses.vae import beta_vae_loss
+from decompjax.optim import make_optimizer
+from decompjax.syntone import common
+
+PRESET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "syntone_beta_vae.py")
+
+
+def _time(fn, state, batches, steps):
+  t0 = time.perf_counter()
+  state, m = fn(state, batches[0], jax.random.key(0))
+  jax.block_until_ready(m)
+  compile_s = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  for i in range(steps):
+    state, m = fn(state, batches[(i + 1) % len(batches)], jax.random.key(i))
+  jax.block_until_ready(m)
+  return compile_s, steps / (time.perf_counter() - t0), state
+
+
+def run(steps: int = 30, batch: int = 64) -> list[dict]:
+  data_dir = os.environ.get("DECOMPJAX_BENCH_DATA", os.path.join(tempfile.gettempdir(), "decompjax_bench_data"))
+  config = config_utils.build_config(PRESET + ":demo", [("data.dir", data_dir), ("train.batch_size", str(batch)),
+                                                        ("mesh.num_devices", "1")])
+  mesh = sharding.make_mesh(1)
+  ds = common.make_dataset(config, "train")
+  it = input_pipeline.batched_numpy(ds, batch, seed=0, shuffle_buffer=10_000, cache=True)
+  host_batches = [next(it) for _ in range(4)]
+  example = host_batches[0]
+  state0 = beta_vae.init_state(config, jax.random.key(0), example)
+  rows = []
+
+  # Model only: precomputed inputs.
+  model, tx = common.make_model(config), make_optimizer(config.optim)
+
+  def model_step(state, x, rng):
+    def loss_fn(p):
+      x_hat, mu, lv, _ = model.apply({"params": p}, x, rng)
+      return beta_vae_loss(x_hat, x, mu, lv, config.loss.beta)[0]
+    loss, g = jax.value_and_grad(loss_fn)(state.params)
+    upd, opt = tx.update(g, state.opt_state, state.params)
+    return state.replace(params=optax.apply_updates(state.params, upd), opt_state=opt), loss
+
+  mels = [jax.jit(lambda w: common.model_input(config, w))(jnp.asarray(b["waveform"])) for b in host_batches]
+  c, sps, _ = _time(jax.jit(model_step, donate_argnums=0), jax.tree.map(jnp.copy, state0), mels, steps)
+  rows += [dict(name="model-only train step", value=sps * batch, unit="examples/s"),
+           dict(name="model-only compile", value=c, unit="s")]
+
+  # Real step with the on-device mel, inputs already on device.
+  step_fn = train.compile_train_step(beta_vae.FAMILY, config, mesh,
+                                     train.make_state_shardings(state0, mesh))
+  dev_batches = [sharding.to_global_batch(b, mesh) for b in host_batches]
+  c, sps, state = _time(step_fn, jax.tree.map(jnp.copy, state0), dev_batches, steps)
+  rows += [dict(name="train step incl. on-device mel", value=sps * batch, unit="examples/s"),
+           dict(name="train step incl. mel, compile", value=c, unit="s")]
+
+  # End to end: tf.data -> device -> step (what `decompjax train` does per step).
+  t0 = time.perf_counter()
+  for i in range(steps):
+    state, m = step_fn(state, sharding.to_global_batch(next(it), mesh), jax.random.key(i))
+  jax.block_until_ready(m)
+  rows.append(dict(name="end to end from raw waveforms", value=steps * batch / (time.perf_counter() - t0),
+                   unit="examples/s"))
+  return rows
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+  print(f"\n{title}\n" + "-" * 72)
+  for r in rows:
+    print(f"{r['name']:<52} {r['value']:>10.2f} {r['unit']}")
+
+
+if __name__ == "__main__":
+  print(f"devices: {jax.devices()}  cpu count: {os.cpu_count()}")
+  print_table("SynTone beta-VAE, batch 64 (reference 2-core CPU, PyTorch original: ~530 model-only, ~170 e2e)",
+              run())
