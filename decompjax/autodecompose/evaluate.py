@@ -18,7 +18,8 @@ def augmentation_figure(mel: np.ndarray, cfg: augment.AugmentConfig, path: str, 
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  base, a_s, a_c = (np.asarray(v) for v in augment.augment_triplet(jax.random.key(seed), mel, cfg))
+  triplet = jax.jit(lambda k, m: augment.augment_triplet(k, m, cfg))  # one compilation, not one per op
+  base, a_s, a_c = (np.asarray(v) for v in triplet(jax.random.key(seed), mel))
   fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
   for ax, img, title in zip(axes, (mel, base, a_s, a_c),
                             ("input", "augmented base (target)", "A_s: maintain voice", "A_c: maintain content")):
