@@ -111,6 +111,8 @@ def _read_ts(path: pathlib.Path) -> tuple[np.ndarray, list[np.ndarray]]:
         continue
       if not in_data:
         if line.lower().startswith("@data"):
+          if header.get("classlabel", "true").startswith("false"):
+            raise ValueError(f"{path}: .ts file without class labels (@classLabel false) cannot be used")
           in_data = True
         elif line.startswith("@"):
           key, _, value = line[1:].partition(" ")
@@ -127,8 +129,6 @@ def _read_ts(path: pathlib.Path) -> tuple[np.ndarray, list[np.ndarray]]:
       length = max(len(c) for c in chans)
       rows.append(np.stack([np.pad(c, (0, length - len(c)), constant_values=np.nan) for c in chans], -1))
       labels.append(label.strip())
-  if header.get("classlabel", "true").startswith("false"):
-    raise ValueError(f"{path}: .ts file without class labels (@classLabel false) cannot be used")
   if not rows:
     raise ValueError(f"{path} holds no series (missing @data section?)")
   return np.asarray(labels), rows

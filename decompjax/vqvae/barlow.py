@@ -61,10 +61,14 @@ class BarlowVQVAE(nn.Module):
     runs per view, like the original, so its BatchNorm normalises each view separately. `pick_first`
     (bool scalar) selects the view whose quantised latent is decoded and which is the recon target."""
     b = x1.shape[0]
-    u, z = self.vqvae.encode(jnp.concatenate([x1, x2]), train)
+    # Interleave the views (series i -> rows 2i, 2i+1) rather than concatenating them: with the batch
+    # sharded on 'data', each device then keeps both views of its own series (no resharding).
+    both = jnp.stack([x1, x2], axis=1).reshape(2 * b, *x1.shape[1:])
+    u, z = self.vqvae.encode(both, train)
     z_q, q, idx = self.vqvae.quantize(z, train)
-    e1, e2 = self.embed(z[:b], train), self.embed(z[b:], train)
-    sel = lambda a: jnp.where(pick_first, a[:b], a[b:])
+    view = lambda a, i: a.reshape(b, 2, *a.shape[1:])[:, i]
+    e1, e2 = self.embed(view(z, 0), train), self.embed(view(z, 1), train)
+    sel = lambda a: jnp.where(pick_first, view(a, 0), view(a, 1))
     u_hat, x_hat = self.vqvae.decode(sel(z_q), train)
     return dict(u=sel(u), z=sel(z), q=sel(q), idx=sel(idx), u_hat=u_hat, x_hat=x_hat, e1=e1, e2=e2)
 

@@ -79,7 +79,9 @@ class VectorQuantizer(nn.Module):
       means, bins = kmeans(self.make_rng("vq"), flat, k, self.kmeans_iters)
       done = initted.value
       codebook = jnp.where(done, codebook, means)
-      embed_avg.value = jnp.where(done, embed_avg.value, means)
+      # embed_avg holds sums (means * counts), as later lucidrains versions; copying the means (the
+      # version [BT] vendored) would shrink the codes toward 0 on the first EMA step.
+      embed_avg.value = jnp.where(done, embed_avg.value, means * bins[:, None])
       cluster_size.value = jnp.where(done, cluster_size.value, bins)
       initted.value = jnp.ones_like(done)
 
