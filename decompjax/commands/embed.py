@@ -32,11 +32,15 @@ def main(argv: list[str]) -> int:
                       ("file" if args.pool == "file" else "none"), step=args.step, return_counts=True)
   out = args.out or os.path.join(args.workdir, "embeddings")
   os.makedirs(out, exist_ok=True)
-  start = 0
+  start, written = 0, set()
   for i, (path, n) in enumerate(zip(args.audio, counts)):
     part = emb[i] if args.pool == "file" else emb[start:start + n]
     start += n
-    target = os.path.join(out, f"{os.path.splitext(os.path.basename(path))[0]}.{args.encoder}.npy")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem in written:  # two inputs with the same file name: keep both
+      stem = f"{stem}.{i}"
+    written.add(stem)
+    target = os.path.join(out, f"{stem}.{args.encoder}.npy")
     np.save(target, part)
     print(f"{path}: {tuple(part.shape)} -> {target}")
   return 0
