@@ -52,3 +52,18 @@ def test_reductions_differ_as_documented():
   assert float(orig) == pytest.approx(rec.sum() + 4 * kl.mean(), rel=1e-5)
   with pytest.raises(ValueError, match="reduction"):
     beta_vae_loss(x_hat, x, mu, lv, beta=1.0, reduction="mean")
+
+
+def test_subpixel_conv_transpose_equals_flax_conv_transpose():
+  import flax.linen as nn
+  from decompjax.models.layers import ConvTranspose3x3s2
+  x = jax.random.normal(jax.random.key(0), (2, 5, 3, 4))
+  ref = nn.ConvTranspose(6, (3, 3), strides=(2, 2), padding=((1, 2), (1, 2)))
+  params = ref.init(jax.random.key(1), x)
+  params["params"]["bias"] = jax.random.normal(jax.random.key(2), (6,))
+  ours = ConvTranspose3x3s2(6)
+  assert jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, params)
+  np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
+  g_ref = jax.grad(lambda p: jnp.sum(jnp.sin(ref.apply(p, x))))(params)
+  g_our = jax.grad(lambda p: jnp.sum(jnp.sin(ours.apply(p, x))))(params)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), g_ref, g_our)

@@ -12,6 +12,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from decompjax.models.layers import ConvTranspose3x3s2
+
 
 def max_pool_2x2(x: jax.Array) -> jax.Array:
   """2x2/2 max pooling as reshape+max: same values as nn.max_pool, but its backward pass is a cheap
@@ -55,8 +57,8 @@ class Decoder(nn.Module):
     x = x.reshape(z.shape[0], h0, w0, self.channels[0])
     outs = list(self.channels[1:]) + [self.out_shape[-1]]
     for i, ch in enumerate(outs):
-      # torch ConvTranspose2d(k=3, s=2, p=1, output_padding=1) == lax.conv_transpose padding (k-1-p, k-1-p+op).
-      x = nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding=((1, 2), (1, 2)))(x)
+      # torch ConvTranspose2d(k=3, s=2, p=1, output_padding=1), computed sub-pixel style (same values).
+      x = ConvTranspose3x3s2(ch)(x)
       x = _act(x) if i < len(outs) - 1 else nn.sigmoid(x)
     return x
 
