@@ -68,7 +68,7 @@ class VectorQuantizer(nn.Module):
     k, d = self.codebook_size, self.dim
     rand_init = lambda: jax.random.normal(self.make_rng("params"), (k, d), jnp.float32)
     embed = self.variable("vq", "embed", rand_init)
-    embed_avg = self.variable("vq", "embed_avg", lambda: embed.value)
+    embed_avg = self.variable("vq", "embed_avg", lambda: jnp.array(embed.value, copy=True))  # own buffer (donation)
     cluster_size = self.variable("vq", "cluster_size", lambda: jnp.zeros((k,), jnp.float32))
     initted = self.variable("vq", "initted", lambda: jnp.asarray(not self.kmeans_init))
 

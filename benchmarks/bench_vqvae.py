@@ -1,0 +1,56 @@
+"""Train-step time of the STFT VQ-VAE (L=140, batch 128) and the Barlow VQ-VAE (projector 512 / 4096).
+
+Reference: the original PyTorch modules on a 2-core CPU, ~190 / 300 / 1600 ms per step (spec §10).
+Synthetic N(0,1) series of ECG5000's shape (L=140); full-size models (dim 64, 4 ResBlocks, 32 codes).
+`run() -> list[dict]`; `python -m benchmarks.bench_vqvae` prints the rows.
+"""
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+REFERENCE_MS = {"vqvae": 190.0, "barlow_vqvae_p512": 300.0, "barlow_vqvae_p4096": 1600.0}
+
+
+def _time_step(family, config, batch, iters: int) -> tuple[float, float]:
+  state = family.init_state(config, jax.random.key(0), batch)
+  step = jax.jit(family.make_train_step(config), donate_argnums=(0,))
+  t0 = time.perf_counter()
+  state, m = step(state, batch, jax.random.key(0))
+  jax.block_until_ready(m)
+  compile_s = time.perf_counter() - t0
+  times = []
+  for i in range(iters):
+    t = time.perf_counter()
+    state, m = step(state, batch, jax.random.key(i + 1))
+    jax.block_until_ready(m)
+    times.append(time.perf_counter() - t)
+  return float(np.median(times)) * 1e3, compile_s
+
+
+def run(iters: int = 5, length: int = 140, batch_size: int = 128) -> list[dict]:
+  from configs import barlow_vqvae_ucr, vqvae_ucr
+  from decompjax.families import barlow_vqvae, vqvae
+  x = np.random.default_rng(0).normal(size=(batch_size, length, 1)).astype(np.float32)
+  batch = {"x": x, "label": np.zeros(batch_size, np.int32)}
+  cases = [("vqvae", vqvae, vqvae_ucr.get_config(), None)]
+  for width in (512, 4096):
+    cases.append((f"barlow_vqvae_p{width}", barlow_vqvae, barlow_vqvae_ucr.get_config(), width))
+  rows = []
+  for name, fam, config, width in cases:
+    if width:
+      config.model.projector_width = width
+    ms, compile_s = _time_step(fam.FAMILY, config, batch, iters)
+    ref = REFERENCE_MS[name]
+    label = f"{name} L{length} B{batch_size} train step"
+    rows.append({"name": f"{label} (torch 2-core {ref:.0f} ms)", "value": ms, "unit": "ms/step",
+                 "reference_ms": ref, "speedup_vs_reference": ref / ms, "compile_s": compile_s})
+    rows.append({"name": f"{label} rate", "value": 1e3 / ms, "unit": "steps/s"})
+  return rows
+
+
+if __name__ == "__main__":
+  for r in run():
+    print(r)
