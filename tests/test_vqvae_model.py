@@ -47,3 +47,16 @@ def test_train_step_updates_codebook_and_eval_step_does_not(ucr_dir):
   a = family.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
   b = family.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
   np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_upconv_equals_conv_transpose_and_doubles_width():
+  import flax.linen as nn
+  from decompjax.vqvae.model import UpConv
+  x = jax.random.normal(jax.random.key(0), (2, 5, 7, 3))
+  up = UpConv(4)
+  v = up.init(jax.random.key(1), x)
+  v = jax.tree.map(lambda a: a + 0.1, v)  # non-zero bias too
+  ref = nn.ConvTranspose(4, (3, 4), strides=(1, 2), padding=((1, 1), (2, 2)))
+  y, y_ref = up.apply(v, x), ref.apply(v, x)
+  assert y.shape == (2, 5, 14, 4)
+  np.testing.assert_allclose(np.asarray(y), np.asarray(y_ref), atol=1e-5)
