@@ -12,6 +12,8 @@ from decompjax.families.base import Family
 _FAMILIES: dict[str, str] = {
     # SynTone benchmark families (VAE = beta_vae with beta=1).
     "beta_vae": "decompjax.families.beta_vae",
+    "beta_tcvae": "decompjax.families.beta_tcvae",
+    "factor_vae": "decompjax.families.factor_vae",
     "vqvae": "decompjax.families.vqvae",
     "barlow_vqvae": "decompjax.families.barlow_vqvae",
     "autodecompose": "decompjax.families.autodecompose",
