@@ -54,7 +54,7 @@ def get_config(arg=None):
   # Few-shot speaker probe (also `decompjax probe speaker`). split: SimVowels 'test' (unseen speakers, the
   # paper's OoD test) or, for a corpus, 'all' files of data.dir.
   c.probe = ml_collections.ConfigDict(dict(split="test", seconds=(10, 15, 30, 60, 120), seeds=5, pool="mean",
-                                           test_fraction=0.3, tsne_points=1000))
+                                           test_fraction=0.3, tsne_points=600))
 
   if a.demo:
     c.model.arch = "conv"

@@ -11,6 +11,8 @@ import soundfile as sf
 from configs import autodecompose as cfg_mod
 from decompjax import train
 
+pytestmark = pytest.mark.slow
+
 
 def _tone(seconds, f0, seed, sr=16000):
   rng = np.random.default_rng(seed)

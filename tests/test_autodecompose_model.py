@@ -46,7 +46,10 @@ def _batch(n=8, seed=0):
 
 @pytest.fixture(scope="module")
 def conv_run():
+  # SGD, because Adam's first step is ~lr*sign(g), which turns float-summation-order noise in near-zero
+  # gradients into lr-sized differences (the sharded-equivalence test compares one step exactly).
   config = _config("conv")
+  config.optim.name, config.optim.lr = "sgd", 0.1
   batch = _batch()
   state = fam.init_state(config, jax.random.key(0), batch)
   step = jax.jit(fam.make_train_step(config))
@@ -78,13 +81,8 @@ def test_eval_uses_running_stats(conv_run):
 
 def test_sharded_step_equals_single_device(conv_run):
   """8-device ('data',) mesh, batch sharded, state replicated: same params and BatchNorm stats as 1 device
-  (BatchNorm means under jit are global-batch means). SGD, because Adam's first step is ~lr*sign(g), which
-  turns float-summation-order noise in near-zero gradients into lr-sized differences."""
-  config, batch, _, _ = conv_run
-  config = config.copy_and_resolve_references()
-  config.optim.name, config.optim.lr = "sgd", 0.1
-  state = fam.init_state(config, jax.random.key(0), batch)
-  step = jax.jit(fam.make_train_step(config))
+  (BatchNorm means under jit are global-batch means)."""
+  config, batch, state, step = conv_run
   single, m1 = step(state, batch, jax.random.key(7))
   mesh = sharding.make_mesh(8)
   rep = sharding.replicated(mesh)

@@ -104,12 +104,13 @@ def markdown_table(rows: list[dict]) -> str:
   return "\n".join(lines)
 
 
-def tsne_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, path: str, max_points: int = 1000,
+def tsne_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, path: str, max_points: int = 600,
                 seed: int = 0) -> str:
   """Side-by-side t-SNE of pooled embeddings (e.g. E_s and E_c), coloured by speaker."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+  from sklearn.decomposition import PCA
   from sklearn.manifold import TSNE
   rng = np.random.default_rng(seed)
   n = len(speaker)
@@ -117,8 +118,11 @@ def tsne_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, path: st
   fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings), 4.5), squeeze=False)
   for ax, (name, x) in zip(axes[0], embeddings.items()):
     xs = StandardScaler().fit_transform(x[pick])
+    if xs.shape[1] > 30:  # PCA first: t-SNE cost grows with the input width
+      xs = PCA(30, random_state=seed).fit_transform(xs)
     perplexity = float(min(30.0, max(2.0, (len(pick) - 1) / 3)))
-    y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(xs)
+    y = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
+             random_state=seed).fit_transform(xs)
     ax.scatter(y[:, 0], y[:, 1], c=speaker[pick], cmap="tab20", s=6)
     ax.set_title(f"t-SNE of {name} (colour = speaker)")
     ax.set_xticks([])
@@ -131,7 +135,7 @@ def tsne_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, path: st
 
 
 def run(config, state, crops, out_dir: str, *, seconds=DEFAULT_SECONDS, seeds: int = 5, pool: str = "mean",
-        test_fraction: float = 0.3, tsne_points: int = 1000, batch_size: int = 256) -> list[dict]:
+        test_fraction: float = 0.3, tsne_points: int = 600, batch_size: int = 256) -> list[dict]:
   """Embeds every crop with E_s, E_c and as raw mel, runs `few_shot_f1`, writes the CSV/Markdown table and the
   t-SNE figure into out_dir. `crops` is a `decompjax.autodecompose.data.Crops`."""
   from decompjax.autodecompose import inference
