@@ -37,16 +37,14 @@ def assert_trees(a, b, **tol):
 
 def test_one_and_eight_devices_agree(data_dir, tmp_path):
   assert jax.device_count() == 8, "conftest must force 8 CPU devices"
-  one = train.train_and_evaluate(make_config(data_dir, **{"mesh.num_devices": 1, "train.steps": 4}),
-                                 str(tmp_path / "one"))
-  eight = train.train_and_evaluate(make_config(data_dir, **{"mesh.num_devices": 8, "train.steps": 4}),
+  # SGD, so the comparison measures the sharded gradients themselves: Adam's g/sqrt(v) turns float noise on
+  # near-zero gradients into +-lr steps, which says nothing about sharding.
+  common = {"train.steps": 4, "optim.name": "sgd", "optim.lr": 0.05}
+  one = train.train_and_evaluate(make_config(data_dir, **{"mesh.num_devices": 1}, **common), str(tmp_path / "one"))
+  eight = train.train_and_evaluate(make_config(data_dir, **{"mesh.num_devices": 8}, **common),
                                    str(tmp_path / "eight"))
   assert len(jax.tree.leaves(eight.params)[0].sharding.device_set) == 8
-  # Reduction order differs across devices; Adam magnifies float noise on near-zero gradients, so allow a
-  # fraction of one lr=1e-3 step on single elements but require near-equality on average.
-  assert_trees(params_of(one), params_of(eight), rtol=1e-3, atol=2e-4)
-  diffs = [np.abs(a - b).mean() for a, b in zip(jax.tree.leaves(params_of(one)), jax.tree.leaves(params_of(eight)))]
-  assert max(diffs) < 1e-6
+  assert_trees(params_of(one), params_of(eight), rtol=1e-4, atol=1e-6)
   assert not np.allclose(params_of(one)["decoder"]["Dense_0"]["bias"], 0.0)  # it trained
 
 
