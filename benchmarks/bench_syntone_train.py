@@ -47,7 +47,7 @@ def run(steps: int = 30, batch: int = 64) -> list[dict]:
   it = input_pipeline.batched_numpy(ds, batch, seed=0, shuffle_buffer=10_000, cache=True)
   host_batches = [next(it) for _ in range(4)]
   example = host_batches[0]
-  state0 = beta_vae.init_state(config, jax.random.key(0), example)
+  state0 = beta_vae.FAMILY.init_state(config, jax.random.key(0), example)
   rows = []
 
   # Model only: precomputed inputs.

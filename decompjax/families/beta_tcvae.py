@@ -6,11 +6,11 @@ The TC estimator runs on the global batch (see `decompjax.losses.tc`), so 1 and 
 """
 from __future__ import annotations
 
-import jax
-import optax
+import functools
 
 from decompjax.data import syntone
-from decompjax.families.base import Family, TrainState
+from decompjax.families import steps
+from decompjax.families.base import Family
 from decompjax.losses.tc import ESTIMATORS, beta_tcvae_loss
 from decompjax.optim import make_optimizer
 from decompjax.syntone import common
@@ -25,11 +25,6 @@ def dataset_size(config) -> int:
     raise ValueError(f"loss.dataset_size must be >= 0 (0 = from the data), got {config.loss.dataset_size}")
   train, _ = syntone.split_indices(common.grid_from_config(config).num_examples)
   return len(train)
-
-
-def init_state(config, rng, example_batch) -> TrainState:
-  params = common.init_vae_params(config, rng, example_batch)
-  return TrainState.create(params, make_optimizer(config.optim).init(params))
 
 
 def _loss(config, n_data, params, batch, rng):
@@ -47,29 +42,12 @@ def _check(config) -> int:
 
 
 def make_train_step(config):
-  tx = make_optimizer(config.optim)
-  n_data = _check(config)
-
-  def train_step(state: TrainState, batch, rng):
-    (loss, terms), grads = jax.value_and_grad(lambda p: _loss(config, n_data, p, batch, rng),
-                                              has_aux=True)(state.params)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    metrics = {"loss": loss, **terms, "grad_norm": optax.global_norm(grads)}
-    return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
-
-  return train_step
+  return steps.gradient_step(make_optimizer(config.optim), functools.partial(_loss, config, _check(config)))
 
 
 def make_eval_step(config):
-  n_data = _check(config)
-
-  def eval_step(state: TrainState, batch, rng):
-    loss, terms = _loss(config, n_data, state.params, batch, rng)
-    return {"loss": loss, **terms}
-
-  return eval_step
+  return steps.loss_eval_step(functools.partial(_loss, config, _check(config)))
 
 
-FAMILY = Family(name="beta_tcvae", init_state=init_state, make_train_step=make_train_step,
+FAMILY = Family(name="beta_tcvae", init_state=common.init_vae_state, make_train_step=make_train_step,
                 make_dataset=common.make_dataset, evaluate=evaluate, make_eval_step=make_eval_step)

@@ -11,7 +11,9 @@ import ml_collections
 
 from decompjax.audio import mel as mel_lib
 from decompjax.data import paths, syntone, syntone_tfds
+from decompjax.families.base import TrainState
 from decompjax.models.vae_deep import VAEDeep
+from decompjax.optim import make_optimizer
 
 FACTOR_NAMES = ("waveform", "frequency", "amplitude")
 
@@ -62,3 +64,9 @@ def init_vae_params(config, rng, example_batch):
   model = make_model(config)
   x = jnp.zeros((1,) + input_shape(config), jnp.float32)
   return model.init(rng, x, jax.random.key(0))["params"]
+
+
+def init_vae_state(config, rng, example_batch) -> TrainState:
+  """VAEDeep parameters and the `config.optim` optimizer state (families with one optimizer)."""
+  params = init_vae_params(config, rng, example_batch)
+  return TrainState.create(params, make_optimizer(config.optim).init(params))
