@@ -41,6 +41,15 @@ def load_config_file(spec: str) -> ml_collections.ConfigDict:
   return config
 
 
+def preset_path(filename: str) -> str:
+  """Path of a shipped preset, `configs/<filename>` beside the package (editable install / checkout)."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  path = os.path.join(root, "configs", filename)
+  if not os.path.isfile(path):
+    raise ConfigError(f"preset {filename} not found at {path}: run from a checkout (pip install -e .)")
+  return path
+
+
 def _parse_value(field: str, old, text: str):
   if isinstance(old, bool):
     low = text.lower()

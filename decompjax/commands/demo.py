@@ -13,11 +13,6 @@ import time
 from decompjax import config_utils
 
 
-def _preset_path(name: str) -> str:
-  here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  return os.path.join(here, "configs", name)
-
-
 def main(argv: list[str]) -> int:
   p = argparse.ArgumentParser(prog="decompjax demo", description=__doc__)
   p.add_argument("--workdir", default="runs/demo")
@@ -28,7 +23,7 @@ def main(argv: list[str]) -> int:
   overrides = [("data.dir", args.data_dir or os.path.join(workdir, "data"))]
   if args.steps:
     overrides.append(("train.steps", str(args.steps)))
-  config = config_utils.build_config(_preset_path("syntone_beta_vae.py") + ":demo", overrides)
+  config = config_utils.build_config(config_utils.preset_path("syntone_beta_vae.py") + ":demo", overrides)
 
   from decompjax import registry, train
   t0 = time.time()

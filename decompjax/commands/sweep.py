@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from decompjax import config_utils
 from decompjax.errors import UsageError
 
 METRICS = ("svm_acc", "knn1_acc", "knn5_acc", "knn10_acc", "silhouette_mean", "pca95_components", "perplexity",
@@ -60,7 +61,6 @@ def parse(argv):
 
 def run_configs(args, name: str, n_train: int, n_devices: int):
   """-> [(label, gamma, seed, config)] for one dataset."""
-  from configs import barlow_vqvae_ucr, vqvae_ucr  # noqa: PLC0415
   batch = max(n_devices, min(args.batch_size, n_train) // n_devices * n_devices)
   steps = args.steps or args.epochs * math.ceil(n_train / batch)
   arg = "smoke" if args.smoke else None
@@ -69,7 +69,8 @@ def run_configs(args, name: str, n_train: int, n_devices: int):
   out = []
   for seed in range(args.seeds):
     for label, gamma in models:
-      c = (vqvae_ucr if gamma is None else barlow_vqvae_ucr).get_config(arg)
+      preset = config_utils.preset_path("vqvae_ucr.py" if gamma is None else "barlow_vqvae_ucr.py")
+      c = config_utils.load_config_file(preset + (f":{arg}" if arg else ""))
       c.data.ucr_dir, c.data.name, c.seed = args.ucr_dir, name, seed
       c.train.steps, c.optim.decay_steps, c.train.batch_size = steps, steps, batch
       c.mesh.num_devices = args.num_devices

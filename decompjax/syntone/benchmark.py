@@ -75,8 +75,6 @@ def variant_overrides(model: str, variant: str) -> list[tuple[str, str]]:
   return out
 
 
-def configs_dir() -> str:
-  return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
 
 
 def model_config(model: str, variant: str, *, preset: str, seed: int, data_dir: str, steps: int | None = None,
@@ -85,7 +83,7 @@ def model_config(model: str, variant: str, *, preset: str, seed: int, data_dir: 
     raise ValueError(f"unknown benchmark model {model!r}; expected some of {MODELS}")
   if preset not in PRESETS:
     raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-  spec = os.path.join(configs_dir(), PRESET_FILES[model]) + (f":{PRESETS[preset]}" if PRESETS[preset] else "")
+  spec = config_utils.preset_path(PRESET_FILES[model]) + (f":{PRESETS[preset]}" if PRESETS[preset] else "")
   overrides = [("seed", str(seed)), ("data.dir", data_dir), ("eval.protocol", "both"), ("train.progress", "false")]
   overrides += variant_overrides(model, variant)
   if steps:
