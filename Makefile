@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/decompjax demo --workdir=$(DEMO_DIR)
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --dist=loadfile tests
+	$(PY) -m pytest -q -n 2 --dist=loadfile --durations=10 tests
 
 # Other families' demos on embedded data (the packaged ECG200 UCR set; generated SimVowels).
 demo-vqvae: $(VENV)/.installed
