@@ -1,5 +1,5 @@
 """decompjax: decomposed, disentangled representations of audio and time series in JAX/Flax."""
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="decompjax",
@@ -7,7 +7,8 @@ setup(
     description="JAX/Flax reimplementations of SynTone, Autodecompose, Barlow-Twins VQ-VAE, DecVAE and ConVAE-BSS",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["decompjax", "decompjax.*"]),
+    # namespace discovery: data folders (resources/ucr/ECG200) have no __init__.py
+    packages=find_namespace_packages(include=["decompjax", "decompjax.*"]),
     include_package_data=True,
     package_data={"decompjax": ["resources/*", "resources/**/*"]},
     python_requires=">=3.11",
