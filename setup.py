@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     # namespace discovery: data folders (resources/ucr/ECG200) have no __init__.py
-    packages=find_namespace_packages(include=["decompjax", "decompjax.*"]),
+    packages=find_namespace_packages(include=["decompjax", "decompjax.*"], exclude=["*__pycache__*"]),
     include_package_data=True,
     package_data={"decompjax": ["resources/*", "resources/**/*"]},
     python_requires=">=3.11",
