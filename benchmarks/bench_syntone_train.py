@@ -26,11 +26,14 @@ from decompjax.syntone import common
 PRESET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "syntone_beta_vae.py")
 
 
-def _time(fn, state, batches, steps):
+def _time(fn, state, batches, steps, warmup=3):
   t0 = time.perf_counter()
   state, m = fn(state, batches[0], jax.random.key(0))
   jax.block_until_ready(m)
   compile_s = time.perf_counter() - t0
+  for i in range(warmup):  # first executions after compiling run slower (allocations, thread pools)
+    state, m = fn(state, batches[i % len(batches)], jax.random.key(i))
+  jax.block_until_ready(m)
   t0 = time.perf_counter()
   for i in range(steps):
     state, m = fn(state, batches[(i + 1) % len(batches)], jax.random.key(i))

@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
       failures += 1
       continue
     for r in rows:
-      print(f"{name.split('.')[-1]:<24} {r['name']:<52} {r['value']:>12.3f}  {r['unit']}")
+      value = f"{r['value']:>12.3f}" if isinstance(r["value"], (int, float)) else f"{r['value']!s:>12}"
+      print(f"{name.split('.')[-1]:<24} {r['name']:<52} {value}  {r['unit']}")
     print(f"{'':<24} {'(benchmark wall time)':<52} {time.perf_counter() - t0:>12.1f}  s")
   return 1 if failures else 0
 
