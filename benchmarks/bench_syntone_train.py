@@ -59,7 +59,7 @@ def run(steps: int = 30, batch: int = 64) -> list[dict]:
   def model_step(state, x, rng):
     def loss_fn(p):
       x_hat, mu, lv, _ = model.apply({"params": p}, x, rng)
-      return beta_vae_loss(x_hat, x, mu, lv, config.loss.beta)[0]
+      return beta_vae_loss(x_hat, x, mu, lv, config.model.beta)[0]
     loss, g = jax.value_and_grad(loss_fn)(state.params)
     upd, opt = tx.update(g, state.opt_state, state.params)
     return state.replace(params=optax.apply_updates(state.params, upd), opt_state=opt), loss

@@ -1,6 +1,6 @@
 """beta-VAE on SynTone (the original trainer.py's model 1: beta=4, Adam 1e-3, batch 64, 8 latents).
 
-  decompjax train --config=configs/syntone_beta_vae.py --workdir=runs/bvae --config.loss.beta=8
+  decompjax train --config=configs/syntone_beta_vae.py --workdir=runs/bvae --config.model.beta=0.125
   --config=configs/syntone_beta_vae.py:demo   reduced grid for a CPU demo
   --config=configs/syntone_beta_vae.py:smoke  tiny, for tests
 """
@@ -13,7 +13,7 @@ def get_config(arg=None):
   # beta is per sample here. The original's BetaVAELoss(4) summed the reconstruction over the batch of 64 but
   # averaged the KL, i.e. beta_per_sample = 4/64; with Adam (invariant to a constant loss scale) 0.0625 per
   # sample trains exactly like the original. Per-sample beta=4 on this sparse, [0, 1]-scaled input collapses
-  # the posterior. Literal original expression: --config.loss.reduction=syntone --config.loss.beta=4.
-  c.loss.beta = 4.0 / 64
+  # the posterior. Literal original expression: --config.loss.reduction=syntone --config.model.beta=4.
+  c.model.beta = 4.0 / 64
   c.loss.reduction = "per_sample"
   return c

@@ -4,5 +4,5 @@ from configs import syntone_beta_vae
 
 def get_config(arg=None):
   c = syntone_beta_vae.get_config(arg)
-  c.loss.beta = 1.0 / 64  # per-sample equivalent of the original's batch-summed recon + batch-mean KL
+  c.model.beta = 1.0 / 64  # per-sample equivalent of the original's batch-summed recon + batch-mean KL
   return c

@@ -27,9 +27,9 @@ def test_unknown_command_and_no_args(capsys):
 
 def test_mistyped_override_fails_before_anything_runs(tmp_path, capsys):
   work = tmp_path / "w"
-  code = cli.main(["train", f"--config={PRESET}", f"--workdir={work}", "--config.loss.bta=8"])
+  code = cli.main(["train", f"--config={PRESET}", f"--workdir={work}", "--config.model.bta=8"])
   err = capsys.readouterr().err
-  assert code == 2 and "loss.bta" in err and "beta" in err
+  assert code == 2 and "model.bta" in err and "beta" in err
   assert not work.exists()
 
 
@@ -56,9 +56,9 @@ def test_data_syntone_generates_and_exports(tmp_path, capsys):
 def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
   work, data = tmp_path / "run", tmp_path / "data"
   assert cli.main(["train", f"--config={PRESET}", f"--workdir={work}", f"--config.data.dir={data}",
-                   "--config.model.latent_dim=4", "--config.loss.beta=8"]) == 0
+                   "--config.model.latent_dim=4", "--config.model.beta=8"]) == 0
   saved = json.load(open(work / "config.json"))
-  assert saved["loss"]["beta"] == 8.0 and saved["model"]["latent_dim"] == 4
+  assert saved["model"]["beta"] == 8.0 and saved["model"]["latent_dim"] == 4
   assert cli.main(["eval", f"--workdir={work}"]) == 0
   metrics = json.load(open(work / "eval" / "metrics.json"))
   for key in ("recon_mse", "mig", "sap", "dci_disentanglement", "probe_waveform_accuracy", "compat_mig"):

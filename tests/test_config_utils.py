@@ -7,9 +7,9 @@ PRESET = "configs/syntone_beta_vae.py"
 
 
 def test_override_changes_typed_fields():
-  c = config_utils.build_config(PRESET, [("loss.beta", "8"), ("train.steps", "2000"), ("audio.frontend", "log_mel"),
+  c = config_utils.build_config(PRESET, [("model.beta", "8"), ("train.steps", "2000"), ("audio.frontend", "log_mel"),
                                          ("data.grid.band_limited", "true")])
-  assert c.loss.beta == 8.0 and isinstance(c.loss.beta, float)
+  assert c.model.beta == 8.0 and isinstance(c.model.beta, float)
   assert c.train.steps == 2000 and isinstance(c.train.steps, int)
   assert c.audio.frontend == "log_mel"
   assert c.data.grid.band_limited is True
@@ -23,9 +23,9 @@ def test_config_is_locked_after_build():
 
 def test_unknown_field_names_field_and_valid_keys():
   with pytest.raises(config_utils.ConfigError) as e:
-    config_utils.build_config(PRESET, [("loss.bta", "8")])
+    config_utils.build_config(PRESET, [("model.bta", "8")])
   msg = str(e.value)
-  assert "loss.bta" in msg and "'beta'" in msg and "reduction" in msg
+  assert "model.bta" in msg and "'beta'" in msg and "latent_dim" in msg
 
 
 def test_wrong_type_is_rejected():
@@ -52,7 +52,7 @@ def test_missing_file_and_split_args():
 
 
 def test_save_and_reload_roundtrip(tmp_path):
-  c = config_utils.build_config(PRESET, [("loss.beta", "8")])
+  c = config_utils.build_config(PRESET, [("model.beta", "8")])
   config_utils.save_config(c, str(tmp_path / "config.json"))
   back = config_utils.load_saved_config(str(tmp_path / "config.json"))
-  assert back.loss.beta == 8.0 and back.model.family == "beta_vae"
+  assert back.model.beta == 8.0 and back.model.family == "beta_vae"

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
   from decompjax import registry, train
   t0 = time.time()
   print(f"[1/3] generating the SynTone demo grid into {config.data.dir} and training "
-        f"{config.model.family} (beta={config.loss.beta}) for {config.train.steps} steps")
+        f"{config.model.family} (beta={config.model.beta}) for {config.train.steps} steps")
   state = train.train_and_evaluate(config, workdir)
   t1 = time.time()
   print(f"[2/3] trained in {t1 - t0:.0f}s; evaluating")

@@ -14,7 +14,7 @@ from decompjax.syntone.evaluate import evaluate
 def _loss(config, params, batch, rng):
   x = common.model_input(config, batch["waveform"])
   x_hat, mu, logvar, _ = common.make_model(config).apply({"params": params}, x, rng)
-  return beta_vae_loss(x_hat, x, mu, logvar, config.loss.beta, config.loss.reduction)
+  return beta_vae_loss(x_hat, x, mu, logvar, config.model.beta, config.loss.reduction)
 
 
 def make_train_step(config):
