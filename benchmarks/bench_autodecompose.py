@@ -21,17 +21,12 @@ from scipy.interpolate import interp1d
 
 from decompjax.autodecompose import augment
 
+from benchmarks.timing import best_of
+
 BATCH = 32
-REPEATS = 5
+REPEATS = 5  # best_of default
 
 
-def _best(fn, repeats: int = REPEATS) -> float:
-  best = np.inf
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    best = min(best, time.perf_counter() - start)
-  return best
 
 
 # ------------------------------------------------------- per-sample numpy port of the notebook (cell 11)
@@ -109,9 +104,9 @@ def run() -> list[dict]:
   start = time.perf_counter()
   jax.block_until_ready(fn(jax.random.key(0), x))
   compile_s = time.perf_counter() - start
-  jax_s = _best(lambda: jax.block_until_ready(fn(jax.random.key(1), x)), repeats=20)
+  jax_s = best_of(lambda: jax.block_until_ready(fn(jax.random.key(1), x)), repeats=20)
   rng = np.random.default_rng(0)
-  np_s = _best(lambda: [numpy_triplet(rng, m) for m in mels])
+  np_s = best_of(lambda: [numpy_triplet(rng, m) for m in mels], REPEATS)
   rows = [
       {"name": "autodecompose/augment_jax_compile", "value": round(compile_s, 2), "unit": "s"},
       {"name": f"autodecompose/augment_jax_jit_vmap_b{BATCH}", "value": round(BATCH / jax_s, 1), "unit": "crops/s"},

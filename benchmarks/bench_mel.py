@@ -20,23 +20,18 @@ import numpy as np
 from decompjax.audio import mel
 from decompjax.data import syntone
 
+from benchmarks.timing import best_of
+
 BATCH = 64
-REPEATS = 5
+REPEATS = 5  # best_of default
 
 
-def _best(fn, repeats: int = REPEATS) -> float:
-  best = np.inf
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    best = min(best, time.perf_counter() - start)
-  return best
 
 
 def run() -> list[dict]:
   grid, spec = syntone.SynToneGrid(), mel.MelSpec()
   idx = np.random.default_rng(0).choice(grid.num_examples, BATCH, replace=False)
-  synth_s = _best(lambda: syntone.synthesize(grid, idx), repeats=2)
+  synth_s = best_of(lambda: syntone.synthesize(grid, idx), repeats=2)
   clips = syntone.synthesize(grid, idx)
   rows = [{"name": "mel/config", "value": f"batch={BATCH} T={grid.num_samples} n_fft={spec.n_fft} "
                                           f"hop={spec.hop_length} n_mels={spec.n_mels}", "unit": ""},
@@ -51,7 +46,7 @@ def run() -> list[dict]:
     start = time.perf_counter()
     fn(device_clips).block_until_ready()
     compile_s = time.perf_counter() - start
-    run_s = _best(lambda: fn(device_clips).block_until_ready())
+    run_s = best_of(lambda: fn(device_clips).block_until_ready(), REPEATS)
     rows.append({"name": f"mel/jax_jit_{mode}_compile", "value": round(compile_s, 3), "unit": "s"})
     rows.append({"name": f"mel/jax_jit_{mode}_b{BATCH}", "value": round(BATCH / run_s, 1), "unit": "clips/s"})
 
@@ -64,7 +59,7 @@ def run() -> list[dict]:
                                                             fmax=spec.fmax))
 
   librosa_pass()  # warm librosa's filterbank cache
-  librosa_s = _best(librosa_pass, repeats=3)
+  librosa_s = best_of(librosa_pass, repeats=3)
   rows.append({"name": "mel/librosa_per_clip_syntone", "value": round(BATCH / librosa_s, 1), "unit": "clips/s"})
   jax_rate = next(r["value"] for r in rows if r["name"] == f"mel/jax_jit_syntone_b{BATCH}")
   rows.append({"name": "mel/speedup_jax_vs_librosa", "value": round(jax_rate / rows[-1]["value"], 2), "unit": "x"})

@@ -17,6 +17,8 @@ import numpy as np
 
 from decompjax.metrics import ALL_METRICS, discrete_mutual_info, evaluate_all, grid_sampler, histogram_discretize
 
+from benchmarks.timing import best_of
+
 N, D = 10_000, 10
 FACTOR_SIZES = (2, 3, 4, 5, 6)
 NUM_TRAIN, NUM_TEST = 5000, 2500  # sub-sample sizes for the fitted estimators (dlib's study: 10000 / 5000)
@@ -35,13 +37,6 @@ def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   return codes, factors
 
 
-def _timed(fn, repeats: int = 1) -> float:
-  best = np.inf
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    best = min(best, time.perf_counter() - start)
-  return best
 
 
 def run() -> list[dict]:
@@ -59,14 +54,14 @@ def run() -> list[dict]:
     rows.append({"name": f"metrics/time_{name}", "value": round(out[f"time_{name}_s"], 4), "unit": "s"})
   disc = histogram_discretize(codes, 20)
   rows.append({"name": "metrics/discrete_mi_10x5_vectorised",
-               "value": round(1e3 * _timed(lambda: discrete_mutual_info(disc, factors), 5), 3), "unit": "ms"})
+               "value": round(1e3 * best_of(lambda: discrete_mutual_info(disc, factors), 5), 3), "unit": "ms"})
   rows.append({"name": "metrics/discrete_mi_10x10_codes_vectorised",
-               "value": round(1e3 * _timed(lambda: discrete_mutual_info(disc, disc), 5), 3), "unit": "ms"})
+               "value": round(1e3 * best_of(lambda: discrete_mutual_info(disc, disc), 5), 3), "unit": "ms"})
 
   def sklearn_loop():
     from sklearn.metrics import mutual_info_score  # pylint: disable=g-import-not-at-top
     return [[mutual_info_score(factors[:, j], disc[:, i]) for j in range(factors.shape[1])] for i in range(D)]
-  rows.append({"name": "metrics/discrete_mi_10x5_sklearn_loop", "value": round(1e3 * _timed(sklearn_loop, 3), 3),
+  rows.append({"name": "metrics/discrete_mi_10x5_sklearn_loop", "value": round(1e3 * best_of(sklearn_loop, 3), 3),
                "unit": "ms"})
   for key in ("mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness_test", "irs",
               "modularity", "explicitness_test", "jemmig", "dcimig", "gaussian_total_correlation_norm",

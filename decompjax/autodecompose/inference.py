@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from decompjax.autodecompose.models import Autodecompose, ModelSpec
+from decompjax.evaluation.batching import map_batches
 
 ENCODERS = {"voice": "embed_voice", "content": "embed_content"}
 
@@ -28,19 +28,10 @@ def _jitted(spec: ModelSpec, method: str):
 
 
 def _batched(fn, variables_, mels: np.ndarray, batch_size: int) -> np.ndarray:
-  """Fixed-size chunks (the last one padded) so one compilation serves every call."""
-  n = len(mels)
-  if n == 0:
+  """fn(variables_, batch) over every crop in fixed-size batches (one compilation)."""
+  if len(mels) == 0:
     raise ValueError("no crops to embed")
-  b = min(batch_size, n)
-  outs = []
-  for i in range(0, n, b):
-    chunk = mels[i:i + b]
-    pad = b - len(chunk)
-    if pad:
-      chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], chunk.dtype)])
-    outs.append(np.asarray(fn(variables_, jnp.asarray(chunk)))[:b - pad])
-  return np.concatenate(outs)
+  return map_batches(lambda chunk: fn(variables_, chunk), mels, batch_size)
 
 
 def encode(config, state, mels: np.ndarray, encoder: str = "voice", batch_size: int = 256) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 from decompjax import input_pipeline
 from decompjax.audio import griffin_lim
 from decompjax.evaluation import figures, probes
+from decompjax.evaluation.batching import map_batches
 from decompjax.metric_writer import read_metrics
 from decompjax.syntone import common
 
@@ -41,15 +42,7 @@ def encode_dataset(config, params, waveforms: np.ndarray, batch_size: int):
     mu, logvar = model.apply({"params": params}, x, method=model.encode)
     return x, mu, logvar, model.apply({"params": params}, mu, method=model.decode)
 
-  outs = []
-  for start in range(0, len(waveforms), batch_size):
-    chunk = waveforms[start:start + batch_size]
-    pad = batch_size - len(chunk)  # one compiled shape for every batch
-    if pad:
-      chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], chunk.dtype)])
-    res = jax.device_get(run(jnp.asarray(chunk)))
-    outs.append([r[:batch_size - pad] for r in res])
-  return [np.concatenate([o[i] for o in outs]) for i in range(4)]
+  return list(map_batches(run, waveforms, batch_size))
 
 
 def corrected_metrics(config, codes, factors, out_dir) -> tuple[dict, list[str]]:

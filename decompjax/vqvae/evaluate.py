@@ -14,23 +14,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from decompjax.evaluation.batching import map_batches
 from decompjax.vqvae import figures, probes
 
 
 def encode_all(apply_fn, config, state, x: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
   """Runs `apply_fn(config, state, batch)` over x in fixed-size (padded) batches: one compilation."""
   run = jax.jit(lambda s, b: _summaries(apply_fn(config, s, b), b))
-  n = len(x)
-  bs = max(1, min(batch_size, n))
-  parts = []
-  for i in range(0, n, bs):
-    chunk = x[i:i + bs]
-    pad = bs - len(chunk)
-    if pad:
-      chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], chunk.dtype)])
-    out = jax.device_get(run(state, jnp.asarray(chunk)))
-    parts.append({k: v[:bs - pad] for k, v in out.items()})
-  return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+  return map_batches(lambda chunk: run(state, chunk), x, batch_size)
 
 
 def _summaries(out, x):
