@@ -101,7 +101,7 @@ def evaluate(config, state, workdir: str) -> dict:
     raise ValueError(f"eval.protocol={config.eval.protocol!r} is not 'corrected', 'syntone_compat' or 'both'")
 
   files += write_figures(config, params, x, x_hat, mu, data, workdir, out_dir)
-  results["files"] = files
+  results["files"] = [os.path.relpath(str(f), workdir) for f in files]
   with open(os.path.join(out_dir, "metrics.json"), "w") as f:
     json.dump(results, f, indent=2, sort_keys=True)
   return results
@@ -139,4 +139,4 @@ def write_figures(config, params, x, x_hat, mu, data, workdir, out_dir) -> list[
     for tag, mel in (("input", x[i, ..., 0]), ("recon", x_hat[i, ..., 0])):
       audio = griffin_lim.mel_to_audio(mel, spec, mode=config.audio.frontend, n_iter=config.eval.griffin_lim_iters)
       files.append(griffin_lim.write_wav(os.path.join(out_dir, f"audio_{k}_{tag}.wav"), audio, spec.sample_rate))
-  return [os.path.relpath(str(f), workdir) for f in files]
+  return files
