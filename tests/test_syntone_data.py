@@ -1,7 +1,5 @@
 """SynTone generator (defaults, ordering, determinism, npz layout, splits) and the `syntone` TFDS builder."""
-import pathlib
 import shutil
-import zipfile
 
 import numpy as np
 import pytest

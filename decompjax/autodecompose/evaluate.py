@@ -11,7 +11,7 @@ import os
 import jax
 import numpy as np
 
-from decompjax.autodecompose import augment, data, inference, probe
+from decompjax.autodecompose import augment, data, probe
 
 
 def augmentation_figure(mel: np.ndarray, cfg: augment.AugmentConfig, path: str, seed: int = 0) -> str:

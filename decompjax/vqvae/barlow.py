@@ -13,7 +13,6 @@ appear anywhere (tests/test_vqvae_barlow.py checks that an 8-device sharded step
 from __future__ import annotations
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
 from decompjax.vqvae.model import VQVAE
