@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path: str) -> str:
+def save_figure(fig, path: str) -> str:
+  """Writes fig as a PNG at path (creating folders), closes it, returns path."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path, dpi=110, bbox_inches="tight")
   plt.close(fig)
@@ -38,7 +39,7 @@ def reconstructions(inputs, recons, path: str, titles=None) -> str:
     _show(axes[1, i], recons[i])
   axes[0, 0].set_ylabel("input", fontsize=8)
   axes[1, 0].set_ylabel("reconstruction", fontsize=8)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def traversal_grid(images, values, path: str, row_labels=None) -> str:
@@ -50,7 +51,7 @@ def traversal_grid(images, values, path: str, row_labels=None) -> str:
       _show(axes[i, j], images[i, j], f"{values[j]:+.1f}" if i == 0 else None)
     axes[i, 0].set_ylabel(row_labels[i] if row_labels else f"z{i}", fontsize=8)
   fig.suptitle("latent traversal (each row resets to the encoded sample)", fontsize=9)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def image_grid(images, path: str, cols: int = 8, title: str | None = None) -> str:
@@ -65,7 +66,7 @@ def image_grid(images, path: str, cols: int = 8, title: str | None = None) -> st
       ax.axis("off")
   if title:
     fig.suptitle(title, fontsize=9)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def loss_curves(records: list[dict], path: str) -> str:
@@ -90,4 +91,4 @@ def loss_curves(records: list[dict], path: str) -> str:
     ax.legend(fontsize=7)
   for k in range(len(names), rows * cols):
     axes[k // cols, k % cols].axis("off")
-  return _save(fig, path)
+  return save_figure(fig, path)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from decompjax.losses.vae import REDUCTIONS, gaussian_kl, squared_error
+from decompjax.losses.vae import gaussian_kl, reconstruction_term, squared_error
 
 
 def permute_dims(rng: jax.Array, z: jax.Array) -> jax.Array:
@@ -54,10 +54,5 @@ def factor_vae_loss(x_hat, x, mu, logvar, logits_real, gamma: float, reduction: 
   rec = squared_error(x_hat, x)
   kl = jnp.mean(gaussian_kl(mu, logvar))
   tc = tc_estimate(logits_real)
-  if reduction == "per_sample":
-    rec_term = jnp.mean(rec)
-  elif reduction == "syntone":
-    rec_term = jnp.sum(rec)
-  else:
-    raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
+  rec_term = reconstruction_term(rec, reduction)
   return rec_term + kl_weight * kl + gamma * tc, {"recon": jnp.mean(rec), "kl": kl, "tc": tc}

@@ -24,7 +24,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from decompjax.losses.vae import REDUCTIONS, gaussian_kl, squared_error
+from decompjax.losses.vae import gaussian_kl, reconstruction_term, squared_error
 
 ESTIMATORS = ("mss", "mss_paper", "mws")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -116,12 +116,7 @@ def beta_tcvae_loss(x_hat, x, z, mu, logvar, *, alpha: float = 1.0, beta: float 
                           so the regularisers weigh 1/B as much per clip (kept for reproduction).
   """
   rec = squared_error(x_hat, x)
-  if reduction == "per_sample":
-    rec_term = jnp.mean(rec)
-  elif reduction == "syntone":
-    rec_term = jnp.sum(rec)
-  else:
-    raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
+  rec_term = reconstruction_term(rec, reduction)
   parts = tc_decomposition(z, mu, logvar, dataset_size, estimator)
   loss = rec_term + alpha * parts["mi"] + beta * parts["tc"] + gamma * parts["dwkl"]
   return loss, {"recon": jnp.mean(rec), "kl": jnp.mean(gaussian_kl(mu, logvar)), **parts}

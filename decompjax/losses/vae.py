@@ -21,6 +21,16 @@ def squared_error(x_hat: jax.Array, x: jax.Array) -> jax.Array:
   return jnp.sum(jnp.square(x_hat - x).reshape(x.shape[0], -1), axis=-1)
 
 
+def reconstruction_term(rec: jax.Array, reduction: str) -> jax.Array:
+  """Per-sample errors [B] -> the loss's reconstruction term: batch mean ('per_sample') or batch sum ('syntone',
+  the original's MSE reduction='sum', which makes every batch-mean regulariser weigh 1/B per clip)."""
+  if reduction == "per_sample":
+    return jnp.mean(rec)
+  if reduction == "syntone":
+    return jnp.sum(rec)
+  raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
+
+
 def beta_vae_loss(x_hat, x, mu, logvar, beta: float, reduction: str = "per_sample"):
   """beta-VAE objective. Returns (loss, {'recon', 'kl'}) with per-sample means for logging.
 
@@ -30,10 +40,5 @@ def beta_vae_loss(x_hat, x, mu, logvar, beta: float, reduction: str = "per_sampl
   """
   rec = squared_error(x_hat, x)
   kl = gaussian_kl(mu, logvar)
-  if reduction == "per_sample":
-    loss = jnp.mean(rec + beta * kl)
-  elif reduction == "syntone":
-    loss = jnp.sum(rec) + beta * jnp.mean(kl)
-  else:
-    raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
+  loss = reconstruction_term(rec, reduction) + beta * jnp.mean(kl)
   return loss, {"recon": jnp.mean(rec), "kl": jnp.mean(kl)}

@@ -1,7 +1,6 @@
 """Figures of a VQ-VAE run: PCA / t-SNE of the latents coloured by class, test reconstructions."""
 from __future__ import annotations
 
-import os
 
 import matplotlib
 
@@ -11,12 +10,7 @@ import numpy as np  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 
-
-def _save(fig, path: str) -> str:
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=110, bbox_inches="tight")
-  plt.close(fig)
-  return path
+from decompjax.evaluation.figures import save_figure  # noqa: E402
 
 
 def latent_scatter(features: np.ndarray, labels: np.ndarray, path: str, *, tsne: bool, seed: int = 0,
@@ -33,7 +27,7 @@ def latent_scatter(features: np.ndarray, labels: np.ndarray, path: str, *, tsne:
     ax.set_xticks([])
     ax.set_yticks([])
   fig.colorbar(sc, ax=axes[0].tolist(), label="class")
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def reconstructions(x: np.ndarray, x_hat: np.ndarray, labels: np.ndarray, path: str) -> str:
@@ -46,4 +40,4 @@ def reconstructions(x: np.ndarray, x_hat: np.ndarray, labels: np.ndarray, path: 
     ax.set_ylabel(f"class {labels[i]}", fontsize=7)
     ax.tick_params(labelsize=6)
   axes[0, 0].legend(fontsize=7, loc="upper right")
-  return _save(fig, path)
+  return save_figure(fig, path)
