@@ -1,7 +1,8 @@
 """Train-step time of the STFT VQ-VAE (L=140, batch 128) and the Barlow VQ-VAE (projector 512 / 4096).
 
 Reference: the original PyTorch modules on a 2-core CPU, ~190 / 300 / 1600 ms per step (spec §10).
-Synthetic N(0,1) series of ECG5000's shape (L=140); full-size models (dim 64, 4 ResBlocks, 32 codes).
+Synthetic N(0,1) series of ECG5000's shape (L=140); full-size models (dim 64, 4 ResBlocks, 32 codes). The step
+runs over the mesh of all devices, as `decompjax train` does (CPU: the --cpu_devices split).
 `run() -> list[dict]`; `python -m benchmarks.bench_vqvae` prints the rows.
 """
 from __future__ import annotations
@@ -11,12 +12,15 @@ import time
 import jax
 import numpy as np
 
+from benchmarks.timing import train_step_on_mesh
+
 REFERENCE_MS = {"vqvae": 190.0, "barlow_vqvae_p512": 300.0, "barlow_vqvae_p4096": 1600.0}
+
+CPU_DEVICES = 0  # configs/vqvae_ucr.py and barlow_vqvae_ucr.py:cpu (projector 512): auto
 
 
 def _time_step(family, config, batch, iters: int) -> tuple[float, float]:
-  state = family.init_state(config, jax.random.key(0), batch)
-  step = jax.jit(family.make_train_step(config), donate_argnums=(0,))
+  state, step, batch = train_step_on_mesh(family, config, batch)
   t0 = time.perf_counter()
   state, m = step(state, batch, jax.random.key(0))
   jax.block_until_ready(m)
@@ -30,13 +34,15 @@ def _time_step(family, config, batch, iters: int) -> tuple[float, float]:
   return float(np.median(times)) * 1e3, compile_s
 
 
-def run(iters: int = 5, length: int = 140, batch_size: int = 128) -> list[dict]:
+def run(iters: int = 5, length: int = 140, batch_size: int = 128, plain: bool = True,
+        projector_widths: tuple[int, ...] = (512,)) -> list[dict]:
+  """The plain VQ-VAE and the Barlow VQ-VAE with the given projector widths (4096: bench_barlow_wide)."""
   from configs import barlow_vqvae_ucr, vqvae_ucr
   from decompjax.families import barlow_vqvae, vqvae
   x = np.random.default_rng(0).normal(size=(batch_size, length, 1)).astype(np.float32)
   batch = {"x": x, "label": np.zeros(batch_size, np.int32)}
-  cases = [("vqvae", vqvae, vqvae_ucr.get_config(), None)]
-  for width in (512, 4096):
+  cases = [("vqvae", vqvae, vqvae_ucr.get_config(), None)] if plain else []
+  for width in projector_widths:
     cases.append((f"barlow_vqvae_p{width}", barlow_vqvae, barlow_vqvae_ucr.get_config(), width))
   rows = []
   for name, fam, config, width in cases:
@@ -52,5 +58,7 @@ def run(iters: int = 5, length: int = 140, batch_size: int = 128) -> list[dict]:
 
 
 if __name__ == "__main__":
+  from decompjax import cpu_devices
+  cpu_devices.configure(CPU_DEVICES)
   for r in run():
     print(r)

@@ -1,13 +1,18 @@
 """`make bench`: runs every benchmark module's `run()` and prints one table.
 
-Each module in MODULES exposes `run() -> list[dict(name, value, unit)]`. Timings depend on the machine:
-the header prints what ran them. `python -m benchmarks.run_all [substring ...]` runs a subset.
+Each module in MODULES exposes `run() -> list[dict(name, value, unit)]` and may set `CPU_DEVICES`, the CPU
+device split its models train with by default (their presets' `config.mesh.cpu_devices`; 1 if unset). Every
+module runs in a fresh Python process, because JAX fixes the CPU device count when it starts;
+$DECOMPJAX_CPU_DEVICES overrides it for all of them. Timings depend on the machine: the header prints what ran
+them. `python -m benchmarks.run_all [substring ...]` runs a subset.
 """
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -16,36 +21,54 @@ MODULES = [
     "benchmarks.bench_mel",
     "benchmarks.bench_metrics",
     "benchmarks.bench_vqvae",
+    "benchmarks.bench_barlow_wide",
     "benchmarks.bench_autodecompose",
 ]
 
+_CHILD = """
+import importlib, json, sys
+from decompjax import cpu_devices
+module = importlib.import_module(sys.argv[1])
+cpu_devices.configure(getattr(module, "CPU_DEVICES", 1))
+import jax
+rows = module.run()
+print("@@ROWS@@" + json.dumps({"devices": jax.device_count(), "rows": rows}, default=float))
+"""
+
+
+def run_module(name: str) -> dict:
+  """Runs `name`.run() in a fresh interpreter; returns {'devices': n, 'rows': [...]}."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run([sys.executable, "-c", _CHILD, name], cwd=root, capture_output=True, text=True)
+  for line in out.stdout.splitlines():
+    if line.startswith("@@ROWS@@"):
+      return json.loads(line[len("@@ROWS@@"):])
+  tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+  raise RuntimeError(f"exit {out.returncode}: {tail}")
+
 
 def main(argv: list[str]) -> int:
-  import jax
-  wanted = [m for m in MODULES if not argv or any(a in m for a in argv)]
-  print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"jax {jax.__version__} on {jax.devices()[0].platform} x{jax.device_count()}")
+  import jax  # for the version only; JAX's backends are not started in this process
+  wanted = [m for m in MODULES if (not argv or any(a in m for a in argv)) and importlib.util.find_spec(m)]
+  print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__}"
+        + (f", ${'DECOMPJAX_CPU_DEVICES'}={os.environ['DECOMPJAX_CPU_DEVICES']}"
+           if os.environ.get("DECOMPJAX_CPU_DEVICES") else ""))
   failures = 0
   print(f"{'benchmark':<24} {'measurement':<52} {'value':>12}  unit")
   print("-" * 100)
   for name in wanted:
-    try:
-      module = importlib.import_module(name)
-    except ModuleNotFoundError as e:
-      if e.name == name:
-        continue  # that family's benchmark is not in this checkout
-      raise
+    short = name.split(".")[-1]
     t0 = time.perf_counter()
-    try:
-      rows = module.run()
-    except Exception as e:  # report and carry on: one broken benchmark should not hide the others
-      print(f"{name.split('.')[-1]:<24} FAILED: {type(e).__name__}: {e}")
+    try:  # report and carry on: one broken benchmark should not hide the others
+      result = run_module(name)
+    except Exception as e:  # noqa: BLE001
+      print(f"{short:<24} FAILED: {type(e).__name__}: {e}")
       failures += 1
       continue
-    for r in rows:
+    for r in result["rows"]:
       value = f"{r['value']:>12.3f}" if isinstance(r["value"], (int, float)) else f"{r['value']!s:>12}"
-      print(f"{name.split('.')[-1]:<24} {r['name']:<52} {value}  {r['unit']}")
-    print(f"{'':<24} {'(benchmark wall time)':<52} {time.perf_counter() - t0:>12.1f}  s")
+      print(f"{short:<24} {r['name']:<52} {value}  {r['unit']}")
+    print(f"{'':<24} {'(devices, benchmark wall time)':<52} {result['devices']:>5} {time.perf_counter() - t0:>6.1f}  s")
   return 1 if failures else 0
 
 

@@ -17,6 +17,8 @@ def get_config(arg=None):
   c.model.gamma = 1.0                 # weight of the (scaled) Barlow Twins loss
   c.model.bt_lambda = 0.005           # off-diagonal weight; the loss is divided by projector_width
   c.model.projector_width = 512 if a.cpu else 4096
+  # A 4096-wide projector is big matmuls, which run faster on one multi-threaded CPU device.
+  c.mesh.cpu_devices = 0 if a.cpu else 1
   # experiment.py's all_augs; applied in the fixed order AmpR, flip, slope, STFT, jitter, slice.
   c.model.augmentations = "AmpR,STFT,jitter,slope,flip"
   c.model.amp_rate = 0.1

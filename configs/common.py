@@ -64,6 +64,9 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.mesh = ml_collections.ConfigDict()
   c.mesh.num_devices = 0     # 0 = every visible device
+  # JAX devices a CPU host is split into (decompjax/cpu_devices.py): 1 = JAX's one device on all cores;
+  # 0 = auto (2 per core, power of two, <= 8). No effect on GPU/TPU. --cpu_devices / $DECOMPJAX_CPU_DEVICES win.
+  c.mesh.cpu_devices = 1
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_examples = 2048

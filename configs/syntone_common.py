@@ -24,6 +24,7 @@ def syntone_config(arg: str | None) -> tuple[ml_collections.ConfigDict, ml_colle
   c.model.latent_dim = 8
   c.optim.lr = 1e-3
   c.train.batch_size = 64
+  c.mesh.cpu_devices = 0       # auto: on a CPU host, 2 devices per core (decompjax/cpu_devices.py)
   c.train.steps = 8000         # ~20 epochs of the 25.6k-clip train split
   c.train.ckpt_every = 1000
   c.train.log_every = 50

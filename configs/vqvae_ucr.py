@@ -39,6 +39,7 @@ def get_config(arg=None):
 
   c.train.steps = 1500             # = 1500 epochs for sets with <= batch_size train series
   c.train.batch_size = 128
+  c.mesh.cpu_devices = 0           # auto: on a CPU host, 2 devices per core (decompjax/cpu_devices.py)
   c.train.log_every = 50
   c.train.ckpt_every = 500
   c.train.eval_every = 0

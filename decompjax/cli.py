@@ -29,7 +29,27 @@ class UserError(Exception):
 def usage() -> str:
   lines = ["usage: decompjax <command> [flags]", "", "commands:"]
   lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+  lines += ["", "every command also takes:",
+            "  --cpu_devices=N|auto  JAX devices a CPU host is split into (default: config.mesh.cpu_devices;",
+            "                        auto = 2 per core, <= 8; env DECOMPJAX_CPU_DEVICES); no effect on GPU/TPU"]
   return "\n".join(lines)
+
+
+def pop_cpu_devices_flag(argv: list[str]) -> tuple[list[str], str | None]:
+  """Removes `--cpu_devices=V` / `--cpu_devices V` from anywhere in argv; returns (rest, V or None)."""
+  rest, value, i = [], None, 0
+  while i < len(argv):
+    arg = argv[i]
+    if arg.startswith("--cpu_devices="):
+      value = arg.split("=", 1)[1]
+    elif arg == "--cpu_devices":
+      if i + 1 >= len(argv):
+        raise ValueError("--cpu_devices needs a value: a positive integer or 'auto'")
+      value, i = argv[i + 1], i + 1
+    else:
+      rest.append(arg)
+    i += 1
+  return rest, value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
   name, rest = argv[0], argv[1:]
   if name not in COMMANDS:
     print(f"decompjax: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+    return 2
+  from decompjax import cpu_devices
+  try:  # applied by the trainer / restore before JAX starts, over config.mesh.cpu_devices
+    rest, cpu_flag = pop_cpu_devices_flag(rest)
+    if cpu_flag is not None:
+      cpu_devices.parse(cpu_flag)
+      os.environ[cpu_devices.ENV_VAR] = cpu_flag
+  except ValueError as e:
+    print(f"decompjax {name}: error: {e}", file=sys.stderr)
     return 2
   module = importlib.import_module(f"decompjax.commands.{name}")
   from decompjax.errors import USER_ERRORS

@@ -6,6 +6,9 @@ slice of the global batch and `jax.make_array_from_process_local_data` assembles
 """
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -33,8 +36,9 @@ def data_sharded(mesh: Mesh) -> NamedSharding:
 def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
   n = mesh.devices.size
   if global_batch % n:
+    hint = " or fewer CPU devices (--cpu_devices)" if mesh.devices.flat[0].platform == "cpu" else ""
     raise ValueError(f"global batch size {global_batch} is not divisible by the {n} devices of the mesh; "
-                     f"choose a multiple of {n} (config.train.batch_size)")
+                     f"choose a multiple of {n} (config.train.batch_size){hint}")
   if global_batch % jax.process_count():
     raise ValueError(f"global batch size {global_batch} is not divisible by {jax.process_count()} hosts")
 
@@ -48,3 +52,37 @@ def to_global_batch(local_batch: dict, mesh: Mesh) -> dict:
 def replicate_tree(tree, mesh: Mesh):
   """Places a host pytree replicated on every device of the mesh."""
   return jax.device_put(tree, replicated(mesh))
+
+
+def jit_on_mesh(fn: Callable, mesh: Mesh, **jit_kwargs) -> Callable:
+  """jax.jit(fn, **jit_kwargs), always called (and `.lower`ed) with `mesh` as the context mesh (jax.set_mesh),
+  so that code inside can run per-device pieces with `map_batch_shards`."""
+  jitted = jax.jit(fn, **jit_kwargs)
+
+  @functools.wraps(fn)
+  def call(*args, **kwargs):
+    with jax.set_mesh(mesh):
+      return jitted(*args, **kwargs)
+
+  def lower(*args, **kwargs):
+    with jax.set_mesh(mesh):
+      return jitted.lower(*args, **kwargs)
+
+  call.lower = lower
+  return call
+
+
+def map_batch_shards(fn: Callable, *args):
+  """fn(*args) for a fn that works example by example on batch-leading arrays (args and outputs share the
+  leading batch axis). Traced under a context mesh with a 'data' axis (steps built by `jit_on_mesh`), fn runs
+  on each device's slice of the batch through shard_map. Why: XLA's partitioner does not split FFTs along
+  batch dimensions; it all-gathers the batch and repeats the whole FFT on every device (jax-ml/jax#15680),
+  which made the on-device mel of a 4-device step 2.6x slower than on one device. Without such a mesh, or
+  when the batch does not divide over it, this is plain fn(*args)."""
+  mesh = jax.sharding.get_abstract_mesh()
+  if mesh.empty or DATA_AXIS not in mesh.axis_names or mesh.shape[DATA_AXIS] == 1:
+    return fn(*args)
+  if any(jax.numpy.shape(a)[0] % mesh.shape[DATA_AXIS] for a in jax.tree.leaves(args)):
+    return fn(*args)
+  spec = P(DATA_AXIS)
+  return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec)(*args)

@@ -14,7 +14,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from decompjax import checkpointing, config_utils, distributed, input_pipeline, registry, sharding
+from decompjax import checkpointing, config_utils, cpu_devices, distributed, input_pipeline, registry, sharding
 from decompjax.errors import NonFiniteLossError
 from decompjax.families.base import TrainState
 from decompjax.metric_writer import MetricWriter
@@ -32,23 +32,25 @@ def make_state_shardings(abstract_state, mesh):
 
 
 def compile_train_step(family, config, mesh, state_shardings):
-  return jax.jit(family.make_train_step(config),
-                 in_shardings=(state_shardings, sharding.data_sharded(mesh), sharding.replicated(mesh)),
-                 out_shardings=(state_shardings, sharding.replicated(mesh)),
-                 donate_argnums=(0,))
+  return sharding.jit_on_mesh(family.make_train_step(config), mesh,
+                              in_shardings=(state_shardings, sharding.data_sharded(mesh), sharding.replicated(mesh)),
+                              out_shardings=(state_shardings, sharding.replicated(mesh)),
+                              donate_argnums=(0,))
 
 
-def _abstract_state(family, config, example_batch):
+def abstract_state(family, config, example_batch):
+  """The TrainState of `family` as ShapeDtypeStructs (nothing allocated)."""
   return jax.eval_shape(lambda rng, b: family.init_state(config, rng, b), jax.random.key(0), example_batch)
 
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None) -> TrainState:
   """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: all devices)."""
+  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
   family = registry.get_family(config.model.family)
   mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
   ds = family.make_dataset(config, "train", process_index=jax.process_index(), process_count=jax.process_count())
   example = input_pipeline.first_example_batch(ds, 1)
-  abstract = _abstract_state(family, config, example)
+  abstract = abstract_state(family, config, example)
   ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
   try:
     if ckpt.latest_step() is None:
@@ -89,17 +91,20 @@ def _run_validation(eval_step, state, val_iter, mesh, rng, num_batches) -> dict[
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
   """Trains `config.model.family` in `workdir`, resuming from its latest checkpoint if there is one."""
+  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
   distributed.maybe_initialize()
   family = registry.get_family(config.model.family)
   mesh = sharding.make_mesh(config.mesh.num_devices)
   sharding.check_batch_divisible(config.train.batch_size, mesh)
   local_batch = input_pipeline.local_batch_size(config.train.batch_size)
+  log.info("training %s on a mesh of %d %s device(s) over %d process(es), global batch %d", family.name,
+           mesh.devices.size, mesh.devices.flat[0].platform, jax.process_count(), config.train.batch_size)
 
   # Data first: a broken or empty dataset fails before the workdir is touched.
   pidx, pcount = jax.process_index(), jax.process_count()
   train_ds = family.make_dataset(config, "train", process_index=pidx, process_count=pcount)
   example = input_pipeline.first_example_batch(train_ds, 1)
-  abstract = _abstract_state(family, config, example)
+  abstract = abstract_state(family, config, example)
   state_shardings = make_state_shardings(abstract, mesh)
 
   ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
@@ -135,7 +140,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   step_fn = compile_train_step(family, config, mesh, state_shardings)
   eval_step, val_iter = None, None
   if config.train.eval_every and family.make_eval_step is not None:
-    eval_step = jax.jit(family.make_eval_step(config))
+    eval_step = sharding.jit_on_mesh(family.make_eval_step(config), mesh)
     val_ds = family.make_dataset(config, "validation", process_index=pidx, process_count=pcount)
     val_iter = input_pipeline.batched_numpy(val_ds, local_batch, seed=config.seed, shuffle_buffer=0, cache=True)
 

@@ -29,10 +29,43 @@ def test_bad_input_shape():
     model.init(jax.random.key(0), jnp.zeros((1, 30, 16, 1)), jax.random.key(1))
 
 
-def test_reshape_max_pool_equals_flax_max_pool():
+def test_max_pool_equals_flax_max_pool_values_and_gradient():
   import flax.linen as nn
   x = jax.random.normal(jax.random.key(0), (2, 8, 6, 3))
-  np.testing.assert_array_equal(max_pool_2x2(x), nn.max_pool(x, (2, 2), strides=(2, 2)))
+  ref = lambda x: nn.max_pool(x, (2, 2), strides=(2, 2))
+  np.testing.assert_array_equal(max_pool_2x2(x), ref(x))
+  w = jax.random.normal(jax.random.key(1), (2, 4, 3, 3))
+  np.testing.assert_array_equal(jax.grad(lambda x: jnp.sum(w * max_pool_2x2(x)))(x),
+                                jax.grad(lambda x: jnp.sum(w * ref(x)))(x))
+
+
+def test_max_pool_gradient_goes_to_first_tied_maximum_like_torch():
+  # One window with all four equal, one with a tie on its second row only.
+  x = jnp.array([[1., 1., 0., 5.], [1., 1., 5., 5.]]).reshape(1, 2, 4, 1)
+  g = jax.grad(lambda x: jnp.sum(max_pool_2x2(x) * jnp.array([2., 3.]).reshape(1, 1, 2, 1)))(x)
+  np.testing.assert_array_equal(g.reshape(2, 4), [[2., 0., 0., 3.], [0., 0., 0., 0.]])
+
+
+@pytest.mark.parametrize("cin", [1, 3, 16])  # im2col path (<= 4 channels) and XLA convolution path
+def test_conv3x3_equals_flax_conv(cin):
+  import flax.linen as nn
+  from decompjax.models.layers import Conv3x3
+  x = jax.random.normal(jax.random.key(0), (2, 6, 5, cin))
+  ref = nn.Conv(7, (3, 3), padding=1)
+  params = ref.init(jax.random.key(1), x)
+  params["params"]["bias"] = jax.random.normal(jax.random.key(2), (7,))
+  ours = Conv3x3(7)
+  assert jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, params)
+  np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
+  g_ref = jax.grad(lambda p, x: jnp.sum(jnp.sin(ref.apply(p, x))), argnums=(0, 1))(params, x)
+  g_our = jax.grad(lambda p, x: jnp.sum(jnp.sin(ours.apply(p, x))), argnums=(0, 1))(params, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), g_ref, g_our)
+
+
+def test_vaedeep_parameter_names_are_flax_defaults():
+  model = VAEDeep(latent_dim=8, input_shape=(32, 16, 1))
+  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 32, 16, 1)), jax.random.key(1)))
+  assert sorted(shapes["params"]["encoder"]) == ["Conv_0", "Conv_1", "Conv_2", "Dense_0", "Dense_1", "logvar", "mu"]
 
 
 def test_kl_zero_at_prior_and_positive_elsewhere():

@@ -58,11 +58,12 @@ def load_trained(workdir: str, step: int | None = None, overrides=()):
   layout comes from the saved config alone (a corpus is not re-read just to embed a file)."""
   import os
 
-  from decompjax import checkpointing, config_utils, sharding
+  from decompjax import checkpointing, config_utils, cpu_devices, sharding
   from decompjax.train import checkpoint_dir
   config = config_utils.load_saved_config(os.path.join(workdir, "config.json"))
   for key, value in overrides:
     config_utils.apply_override(config, key, value)
+  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
   if config.model.family != "autodecompose":
     raise ValueError(f"{workdir} holds a {config.model.family!r} run, not an Autodecompose one")
   from decompjax.families import autodecompose as family

@@ -12,14 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from decompjax.models.layers import ConvTranspose3x3s2
-
-
-def max_pool_2x2(x: jax.Array) -> jax.Array:
-  """2x2/2 max pooling as reshape+max: same values as nn.max_pool, but its backward pass is a cheap
-  elementwise mask instead of XLA's select-and-scatter, which dominates the step on CPU."""
-  b, h, w, c = x.shape
-  return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+from decompjax.models.layers import Conv3x3, ConvTranspose3x3s2, max_pool_2x2
 
 
 def _act(x):
@@ -33,8 +26,9 @@ class Encoder(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    for ch in self.channels:
-      x = max_pool_2x2(_act(nn.Conv(ch, (3, 3), padding=1)(x)))
+    for i, ch in enumerate(self.channels):
+      # Named as nn.Conv would be, so parameter trees (and checkpoints) are unchanged.
+      x = max_pool_2x2(_act(Conv3x3(ch, name=f"Conv_{i}")(x)))
     x = x.reshape(x.shape[0], -1)
     for h in self.hidden:
       x = _act(nn.Dense(h)(x))

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from decompjax import sharding
 from decompjax.audio import mel as mel_lib
 from decompjax.data import paths, syntone, syntone_tfds
 from decompjax.families.base import TrainState
@@ -48,8 +49,9 @@ def make_dataset(config, split: str, *, process_index: int = 0, process_count: i
 
 def model_input(config, waveforms: jax.Array) -> jax.Array:
   """[B, T] waveforms -> [B, n_mels, frames, 1] model input in [0, 1] (front end chosen by config.audio.frontend)."""
-  mel = mel_lib.frontend(waveforms, mel_spec(config), config.audio.frontend)
-  return mel[..., None]
+  spec, mode = mel_spec(config), config.audio.frontend
+  # Per device under the trainer's mesh: XLA would otherwise gather the batch for the FFT (sharding.py).
+  return sharding.map_batch_shards(lambda w: mel_lib.frontend(w, spec, mode)[..., None], waveforms)
 
 
 def input_shape(config) -> tuple[int, int, int]:

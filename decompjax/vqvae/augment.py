@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from decompjax import sharding
 from decompjax.vqvae import stft as stft_lib
 
 ORDER = ("AmpR", "flip", "slope", "STFT", "jitter", "slice")
@@ -101,5 +102,7 @@ def augment(key, x, names, p: AugParams = AugParams()):
 
 
 def augment_batch(key, x, names, p: AugParams = AugParams()):
-  """(B, L, C) -> (B, L, C), an independent draw per series."""
-  return jax.vmap(lambda k, xi: augment(k, xi, names, p))(jax.random.split(key, x.shape[0]), x)
+  """(B, L, C) -> (B, L, C), an independent draw per series. Keys are split for the global batch, so the draws
+  do not depend on the device count; the work runs per device (sharding.map_batch_shards: the STFT aug's FFT)."""
+  keys = jax.random.split(key, x.shape[0])
+  return sharding.map_batch_shards(jax.vmap(lambda k, xi: augment(k, xi, names, p)), keys, x)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from decompjax import sharding
+
 
 def window_array(kind: str, n_fft: int) -> np.ndarray:
   """torch defaults: no window = rectangular; 'hann' = torch.hann_window (periodic)."""
@@ -87,8 +89,12 @@ def istft_complex(spec: jnp.ndarray, length: int, n_fft: int, hop: int, window: 
 
 
 def stft(x: jnp.ndarray, n_fft: int = 8, hop: int | None = None, window: str = "rect") -> jnp.ndarray:
-  """(B, L, C) -> (B, F, T, 2C) with [re, im] interleaved per channel (the original's channel layout)."""
-  hop = hop or n_fft // 4
+  """(B, L, C) -> (B, F, T, 2C) with [re, im] interleaved per channel (the original's channel layout).
+  Per device under the trainer's mesh (sharding.map_batch_shards: XLA would gather the batch for the FFT)."""
+  return sharding.map_batch_shards(lambda v: _stft(v, n_fft, hop or n_fft // 4, window), x)
+
+
+def _stft(x, n_fft, hop, window):
   s = stft_complex(jnp.moveaxis(x, -1, -2), n_fft, hop, window)  # (B, C, F, T)
   out = jnp.stack([s.real, s.imag], axis=2)  # (B, C, 2, F, T)
   b, c, _, f, t = out.shape
@@ -97,8 +103,12 @@ def stft(x: jnp.ndarray, n_fft: int = 8, hop: int | None = None, window: str = "
 
 def istft(u: jnp.ndarray, length: int, n_fft: int = 8, hop: int | None = None, window: str = "rect",
           drop_odd_last: bool = False) -> jnp.ndarray:
-  """(B, F, T, 2C) -> (B, L, C). `drop_odd_last` reproduces the original (samples past hop*(L//hop), i.e. the last one for odd L, = 0)."""
-  hop = hop or n_fft // 4
+  """(B, F, T, 2C) -> (B, L, C). `drop_odd_last` reproduces the original (samples past hop*(L//hop), i.e. the last one for odd L, = 0).
+  Per device under the trainer's mesh, as `stft`."""
+  return sharding.map_batch_shards(lambda v: _istft(v, length, n_fft, hop or n_fft // 4, window, drop_odd_last), u)
+
+
+def _istft(u, length, n_fft, hop, window, drop_odd_last):
   b, f, t, c2 = u.shape
   v = jnp.moveaxis(u, -1, 1).reshape(b, c2 // 2, 2, f, t)
   x = istft_complex(v[:, :, 0] + 1j * v[:, :, 1], length, n_fft, hop, window)  # (B, C, L)
