@@ -1,6 +1,8 @@
 """Layers shared by the models."""
 from __future__ import annotations
 
+from typing import Callable, ClassVar
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -26,16 +28,23 @@ def conv3x3_same(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
   return y.reshape(b, h, w, -1) + bias
 
 
-class Conv3x3(nn.Module):
-  """3x3 'same' conv with nn.Conv's parameters ('kernel' [3, 3, in, out], 'bias'), computed by conv3x3_same."""
+class _Kernel3x3Layer(nn.Module):
+  """A layer with Flax's conv parameters ('kernel' [3, 3, in, out] lecun-normal, 'bias' zeros) computed by the
+  subclass's `op(x, kernel, bias)`, so checkpoints match nn.Conv / nn.ConvTranspose ones."""
   features: int
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  op: ClassVar[Callable]
 
   @nn.compact
   def __call__(self, x):
     kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features))
     bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
-    return conv3x3_same(x, kernel.astype(x.dtype), bias.astype(x.dtype))
+    return type(self).op(x, kernel.astype(x.dtype), bias.astype(x.dtype))
+
+
+class Conv3x3(_Kernel3x3Layer):
+  """3x3 'same' conv = nn.Conv(features, (3, 3), padding=1), computed by conv3x3_same."""
+  op = staticmethod(conv3x3_same)
 
 
 @jax.custom_vjp
@@ -100,13 +109,6 @@ def conv_transpose_3x3_s2(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> j
   return y + bias
 
 
-class ConvTranspose3x3s2(nn.Module):
-  """Stride-2 3x3 transposed conv doubling H and W; parameters as nn.ConvTranspose ('kernel' [3,3,in,out], 'bias')."""
-  features: int
-  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-
-  @nn.compact
-  def __call__(self, x):
-    kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features))
-    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
-    return conv_transpose_3x3_s2(x, kernel.astype(x.dtype), bias.astype(x.dtype))
+class ConvTranspose3x3s2(_Kernel3x3Layer):
+  """Stride-2 3x3 transposed conv doubling H and W = the nn.ConvTranspose above, by conv_transpose_3x3_s2."""
+  op = staticmethod(conv_transpose_3x3_s2)
