@@ -4,7 +4,7 @@ On CPU, JAX gives one device that parallelises each op over the cores. The small
 and the STFT VQ-VAE use the cores poorly that way; splitting the host into a few virtual devices runs the
 data-parallel mesh the platform already uses on accelerators: each device takes a slice of the batch, the slices
 run concurrently and stay in cache. Same code, same global-batch semantics. Measured on a 2-core VM (README,
-Benchmarks): SynTone beta-VAE step 370-440 -> 640-780 examples/s, VQ-VAE 480 -> 245 ms/step with 4 devices;
+Benchmarks): SynTone beta-VAE step 370-440 -> 580-780 examples/s, VQ-VAE 480 -> 245 ms/step with 4 devices;
 but models dominated by large matmuls get slower (Barlow projector 4096: 1.5 -> 4.9 s/step, Autodecompose Large
 11 -> 4 crops/s), so the split is per preset: `config.mesh.cpu_devices` (1 = JAX's single device; 0 = auto).
 
