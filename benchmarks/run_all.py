@@ -49,10 +49,11 @@ def run_module(name: str) -> dict:
 
 def main(argv: list[str]) -> int:
   import jax  # for the version only; JAX's backends are not started in this process
+
+  from decompjax.cpu_devices import ENV_VAR
   wanted = [m for m in MODULES if (not argv or any(a in m for a in argv)) and importlib.util.find_spec(m)]
   print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__}"
-        + (f", ${'DECOMPJAX_CPU_DEVICES'}={os.environ['DECOMPJAX_CPU_DEVICES']}"
-           if os.environ.get("DECOMPJAX_CPU_DEVICES") else ""))
+        + (f", ${ENV_VAR}={os.environ[ENV_VAR]}" if os.environ.get(ENV_VAR) else ""))
   failures = 0
   print(f"{'benchmark':<24} {'measurement':<52} {'value':>12}  unit")
   print("-" * 100)

@@ -66,3 +66,8 @@ def configure(config_value: str | int = 1) -> int | None:
   if n >= (os.cpu_count() or 1) and "xla_cpu_multi_thread_eigen" not in flags:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()  # read when the backend starts
   return n
+
+
+def configure_for(config) -> int | None:
+  """`configure` with the config's `mesh.cpu_devices` (1 for configs saved before the field existed)."""
+  return configure(config.mesh.get("cpu_devices", 1))

@@ -45,7 +45,7 @@ def abstract_state(family, config, example_batch):
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None) -> TrainState:
   """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: all devices)."""
-  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
+  cpu_devices.configure_for(config)  # before anything starts JAX
   family = registry.get_family(config.model.family)
   mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
   ds = family.make_dataset(config, "train", process_index=jax.process_index(), process_count=jax.process_count())
@@ -91,7 +91,7 @@ def _run_validation(eval_step, state, val_iter, mesh, rng, num_batches) -> dict[
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
   """Trains `config.model.family` in `workdir`, resuming from its latest checkpoint if there is one."""
-  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
+  cpu_devices.configure_for(config)  # before anything starts JAX
   distributed.maybe_initialize()
   family = registry.get_family(config.model.family)
   mesh = sharding.make_mesh(config.mesh.num_devices)

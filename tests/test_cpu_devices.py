@@ -45,15 +45,16 @@ def test_left_alone_once_backends_run(monkeypatch):
   assert jax.device_count() == count
 
 
-def _fresh_process(config_value, *, xla_flags=None, env_value=None) -> tuple[int, str]:
-  """(device count, XLA_FLAGS) of a new interpreter after cpu_devices.configure(config_value)."""
+def _fresh_process(config_value, *, xla_flags=None, env_value=None, call=None) -> tuple[int, str]:
+  """(device count, XLA_FLAGS) of a new interpreter after cpu_devices.configure(config_value) (or `call`)."""
   env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", cpu_devices.ENV_VAR)}
   if xla_flags is not None:
     env["XLA_FLAGS"] = xla_flags
   if env_value is not None:
     env[cpu_devices.ENV_VAR] = env_value
-  code = ("import os, jax; from decompjax import cpu_devices; "
-          f"cpu_devices.configure({config_value!r}); print(jax.device_count(), '|', os.environ.get('XLA_FLAGS', ''))")
+  call = call or f"cpu_devices.configure({config_value!r})"
+  code = ("import os, jax, ml_collections; from decompjax import cpu_devices; "
+          f"{call}; print(jax.device_count(), '|', os.environ.get('XLA_FLAGS', ''))")
   out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
   assert out.returncode == 0, out.stderr
   count, flags = out.stdout.strip().splitlines()[-1].split("|")
@@ -66,6 +67,13 @@ def test_sets_the_cpu_device_count_with_env_over_config_and_xla_flags_over_both(
   assert _fresh_process(0)[0] == cpu_devices.auto_count()
   assert _fresh_process(1, env_value="2")[0] == 2
   assert _fresh_process(3, xla_flags="--xla_force_host_platform_device_count=5", env_value="2")[0] == 5
+
+
+def test_configure_for_reads_the_config_and_defaults_to_one_device():
+  with_field = "cpu_devices.configure_for(ml_collections.ConfigDict({'mesh': {'cpu_devices': 3}}))"
+  without = "cpu_devices.configure_for(ml_collections.ConfigDict({'mesh': {'num_devices': 0}}))"
+  assert _fresh_process(None, call=with_field)[0] == 3
+  assert _fresh_process(None, call=without)[0] == 1
 
 
 def test_devices_at_least_cores_run_single_threaded_eigen():

@@ -63,7 +63,7 @@ def load_trained(workdir: str, step: int | None = None, overrides=()):
   config = config_utils.load_saved_config(os.path.join(workdir, "config.json"))
   for key, value in overrides:
     config_utils.apply_override(config, key, value)
-  cpu_devices.configure(config.mesh.get("cpu_devices", 1))  # before anything starts JAX
+  cpu_devices.configure_for(config)  # before anything starts JAX
   if config.model.family != "autodecompose":
     raise ValueError(f"{workdir} holds a {config.model.family!r} run, not an Autodecompose one")
   from decompjax.families import autodecompose as family

@@ -141,7 +141,7 @@ def main(argv: list[str]) -> int:
   import jax  # noqa: PLC0415 (after parsing: bad flags fail fast)
   from decompjax import cpu_devices  # noqa: PLC0415
   # Before device_count() starts JAX: the VQ-VAE presets' split (auto), unless --cpu_devices says otherwise.
-  cpu_devices.configure(config_utils.load_config_file(config_utils.preset_path("vqvae_ucr.py")).mesh.cpu_devices)
+  cpu_devices.configure_for(config_utils.load_config_file(config_utils.preset_path("vqvae_ucr.py")))
   from decompjax.data import ucr  # noqa: PLC0415
   root = ucr.resolve_dir(args.ucr_dir)
   n_dev = args.num_devices or jax.device_count()
