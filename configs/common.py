@@ -7,6 +7,29 @@ from __future__ import annotations
 
 import ml_collections
 
+from decompjax.errors import ConfigError
+
+_TRUE = ("", "1", "true", "yes", "on")   # '' = the bare name: 'smoke' means smoke=true
+_FALSE = ("0", "false", "no", "off")
+_KINDS = {int: ("integer", "an integer"), float: ("number", "a number"), str: ("text", "text")}
+
+
+def _parse_value(key: str, text: str, default):
+  """Text after '=' typed like `default`; text that does not parse is an error, never a silent default."""
+  if isinstance(default, bool):
+    if text.lower() in _TRUE + _FALSE:
+      return text.lower() in _TRUE
+    raise ConfigError(f"config argument {key!r}={text!r}: expected a boolean: true/false, 1/0, yes/no, on/off "
+                      f"(or {key!r} alone for true)")
+  kind = type(default)
+  name, expected = _KINDS.get(kind, (kind.__name__, kind.__name__))
+  if not text:
+    raise ConfigError(f"config argument {key!r} needs a value: {key}=<{name}>")
+  try:
+    return kind(text)
+  except ValueError:
+    raise ConfigError(f"config argument {key!r}={text!r}: expected {expected}") from None
+
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
   """'smoke,batch=8' -> {'smoke': True, 'batch': 8} typed after `defaults` (unknown keys are an error)."""
@@ -16,11 +39,10 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
     if not item:
       continue
     key, _, value = item.partition("=")
+    key = key.strip()
     if key not in out:
-      raise ValueError(f"unknown config argument {key!r}; valid: {', '.join(sorted(out.keys()))}")
-    kind = type(out[key])
-    out[key] = True if not value and kind is bool else (value.lower() in ("1", "true", "yes") if kind is bool
-                                                        else kind(value))
+      raise ConfigError(f"unknown config argument {key!r}; valid: {', '.join(sorted(out.keys()))}")
+    out[key] = _parse_value(key, value.strip(), defaults[key])
   return out
 
 
@@ -47,6 +69,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.eval_every = 0      # validation-loss pass while training; 0 = off
   c.train.eval_batches = 4
   c.train.progress = True     # tqdm progress bar (process 0 only)
+  c.train.eval_at_end = True  # run the family's evaluation (as `decompjax eval`) after the last step
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"

@@ -31,6 +31,8 @@ def get_config(arg=None):
   c.data.name = "ECG200"
   c.data.ucr_dir = ""
   c.data.standardize = True        # one global scalar mean/std of the train matrix
+  # Missing values inside a series (trailing NaN padding is always 0): "error" (default) or "interpolate".
+  c.data.nan_policy = "error"
   c.data.shuffle_buffer = 10_000
 
   # Reproduce the original's defects (all off = fixed behaviour).

@@ -1,7 +1,9 @@
 """The `decompjax` console script: `decompjax <command> [flags]`.
 
 Each command lives in `decompjax.commands.<name>` and exposes `main(argv) -> int`. Errors the user can fix
-(bad config field, missing data, a workdir of another model) print one clear message and exit non-zero.
+(bad config field, missing data, a workdir of another model) print one clear message and exit 2. Only the
+command that runs is imported, and commands parse their flags before they import JAX/TF, so `--help` and a
+typo answer at once.
 """
 from __future__ import annotations
 
@@ -22,17 +24,23 @@ COMMANDS = {
 }
 
 
-class UserError(Exception):
-  """An error caused by the user's input: printed as one line, exit code 2."""
-
-
 def usage() -> str:
-  lines = ["usage: decompjax <command> [flags]", "", "commands:"]
+  from decompjax.commands import parsing
+  lines = ["usage: decompjax <command> [flags]", "       decompjax <command> --help", "       decompjax --version",
+           "", "commands:"]
   lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
-  lines += ["", "every command also takes:",
-            "  --cpu_devices=N|auto  JAX devices a CPU host is split into (default: config.mesh.cpu_devices;",
-            "                        auto = 2 per core, <= 8; env DECOMPJAX_CPU_DEVICES); no effect on GPU/TPU"]
+  lines += ["", parsing.epilog()]
   return "\n".join(lines)
+
+
+def version() -> str:
+  """The installed distribution's version; the package's own when it runs from a bare checkout."""
+  from importlib import metadata
+  try:
+    return metadata.version("decompjax")
+  except metadata.PackageNotFoundError:
+    from decompjax import __version__
+    return __version__
 
 
 def pop_cpu_devices_flag(argv: list[str]) -> tuple[list[str], str | None]:
@@ -59,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
   logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("decompjax").setLevel(logging.INFO)
   logging.getLogger("absl").setLevel(logging.WARNING)
+  if argv[:1] in (["--version"], ["-V"]):
+    print(f"decompjax {version()}")
+    return 0
+  if argv[:1] == ["help"] and len(argv) > 1:  # `decompjax help train` = `decompjax train --help`
+    argv = [argv[1], "--help"]
   if not argv or argv[0] in ("-h", "--help", "help"):
     print(usage())
     return 0 if argv else 2
@@ -85,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
   except KeyboardInterrupt:
     print(f"decompjax {name}: interrupted", file=sys.stderr)
     return 130
+  except SystemExit as e:  # argparse's --help (0), or a parser that exits on its own: a status, not a crash
+    if e.code is None or isinstance(e.code, int):
+      return e.code or 0
+    print(f"decompjax {name}: error: {e.code}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 `--config=configs/x.py[:arg]` loads `get_config(arg)`; each `--config.path=value` override is checked
 against the field it replaces: an unknown field or a value of the wrong type is an error naming the field
-and the valid keys beside it. The result is locked so later typos fail as well.
+and the valid keys beside it. The result is then checked against the per-field rules of
+`decompjax.config_validation` and locked, so later typos fail as well.
 """
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import importlib.util
 import json
 import os
 import sys
+from typing import Iterable
 
 import ml_collections
 
-
-class ConfigError(ValueError):
-  pass
+from decompjax import config_validation
+from decompjax.errors import ConfigError  # also config_utils.ConfigError, as before
 
 
 def load_config_file(spec: str) -> ml_collections.ConfigDict:
@@ -125,9 +126,11 @@ def split_config_args(argv: list[str]) -> tuple[str | None, list[tuple[str, str]
 
 
 def build_config(spec: str, overrides: list[tuple[str, str]]) -> ml_collections.ConfigDict:
+  """Preset + overrides -> a validated, locked config (ConfigError naming the field otherwise)."""
   config = load_config_file(spec)
   for key, value in overrides:
     apply_override(config, key, value)
+  config_validation.validate(config)
   config.lock()
   return config
 
@@ -139,10 +142,14 @@ def save_config(config: ml_collections.ConfigDict, path: str) -> None:
   os.replace(tmp, path)
 
 
-def load_saved_config(path: str) -> ml_collections.ConfigDict:
+def load_saved_config(path: str, overrides: Iterable[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
+  """A workdir's config.json + overrides -> a validated, locked config (as build_config)."""
   if not os.path.isfile(path):
     raise ConfigError(f"no saved config at {path}: is this a decompjax workdir?")
   with open(path) as f:
     config = ml_collections.ConfigDict(json.load(f))
+  for key, value in overrides:
+    apply_override(config, key, value)
+  config_validation.validate(config)
   config.lock()
   return config

@@ -6,9 +6,14 @@ class UsageError(ValueError):
   """Bad command-line flags."""
 
 
+class ConfigError(ValueError):
+  """A config file, preset argument, override or field value that cannot be used (also config_utils.ConfigError)."""
+
+
 class NonFiniteLossError(RuntimeError):
   """Training produced NaN/Inf; the run stopped and the last good checkpoint is kept."""
 
 
-# ValueError covers config errors (config_utils.ConfigError), checkpoint mismatches, bad data and grids.
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, NonFiniteLossError)
+# ValueError covers ConfigError, UsageError, checkpoint mismatches, bad data and grids.
+# OSError (a read-only or full disk, no permission, a missing file): its text names the errno and the path.
+USER_ERRORS = (ValueError, OSError, NonFiniteLossError)

@@ -2,10 +2,12 @@
 
 Determinism: the per-host stream is a seeded shuffle of the family's dataset, repeated and batched; resuming
 at step k skips k batches of that same stream, so a resumed run sees exactly the batches an uninterrupted
-run would have seen.
+run would have seen. A record that fails its checksum while reading (a file damaged after it was verified)
+is a user error naming the file (decompjax/data/shard_check.py), not a TensorFlow DataLossError.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Iterator
 
@@ -25,6 +27,22 @@ def tf_on_cpu_only():
   return tf
 
 
+@contextlib.contextmanager
+def _damaged_records_are_user_errors(source_ds):
+  tf = tf_on_cpu_only()
+  try:
+    yield
+  except tf.errors.DataLossError as e:
+    from decompjax.data import shard_check  # noqa: PLC0415 (shard_check imports this module)
+    raise shard_check.corrupt_records_error(source_ds, e) from e
+
+
+def _numpy_batches(ds, source_ds) -> Iterator[dict]:
+  with _damaged_records_are_user_errors(source_ds):
+    for b in ds.as_numpy_iterator():
+      yield dict(b)
+
+
 def local_batch_size(global_batch: int) -> int:
   return global_batch // jax.process_count()
 
@@ -33,6 +51,7 @@ def batched_numpy(ds, batch_size: int, *, seed: int, shuffle_buffer: int, cache:
                   repeat: bool = True) -> Iterator[dict]:
   """Shuffled (seeded), repeated, batched stream of numpy dicts, starting at batch `start_step`."""
   tf = tf_on_cpu_only()
+  source = ds
   if cache:
     ds = ds.cache()
   if shuffle_buffer > 1:
@@ -45,7 +64,7 @@ def batched_numpy(ds, batch_size: int, *, seed: int, shuffle_buffer: int, cache:
   options = tf.data.Options()
   options.deterministic = True
   ds = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
-  return (dict(b) for b in ds.as_numpy_iterator())
+  return _numpy_batches(ds, source)
 
 
 def peek(iterator: Iterator[dict]) -> tuple[dict, Iterator[dict]]:
@@ -60,16 +79,14 @@ def peek(iterator: Iterator[dict]) -> tuple[dict, Iterator[dict]]:
 
 def first_example_batch(ds, batch_size: int) -> dict:
   """One batch with the dataset's shapes, for initialisation (no shuffle)."""
-  for b in ds.take(batch_size).batch(batch_size).as_numpy_iterator():
-    return dict(b)
+  for b in _numpy_batches(ds.take(batch_size).batch(batch_size), ds):
+    return b
   raise ValueError("the dataset is empty: no example could be read")
 
 
 def all_examples(ds, limit: int | None = None) -> dict:
   """Reads up to `limit` examples (in dataset order) into stacked numpy arrays (for evaluation)."""
-  if limit:
-    ds = ds.take(limit)
-  parts = [dict(b) for b in ds.batch(1024).as_numpy_iterator()]
+  parts = list(_numpy_batches((ds.take(limit) if limit else ds).batch(1024), ds))
   if not parts:
     raise ValueError("the dataset is empty: no example could be read")
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,23 +1,27 @@
 """The generic training loop: `train_and_evaluate(config, workdir)` drives any registered family.
 
 Owns what every family shares: the ('data',) mesh, the input pipeline, jit with donated state, orbax
-checkpoints (resume, keep-last-N, restore onto another device count), logging, and faults (NaN/Inf stops the
-run and keeps the last good checkpoint; Ctrl-C saves before exiting).
+checkpoints (resume, keep-last-N, restore onto another device count), logging, evaluation at the end, and
+faults: NaN/Inf stops the run and keeps the last checkpoint whose loss was finite; SIGINT/SIGTERM save the
+current step at the next step boundary (each step saved once, a save reported only once on disk), then exit.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 
 import jax
 import ml_collections
 import numpy as np
 
-from decompjax import checkpointing, config_utils, cpu_devices, distributed, input_pipeline, registry, sharding
+from decompjax import (checkpointing, config_utils, cpu_devices, distributed, input_pipeline, registry, sharding,
+                       stop_signals)
 from decompjax.errors import NonFiniteLossError
 from decompjax.families.base import TrainState
 from decompjax.metric_writer import MetricWriter
+from decompjax.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -44,36 +48,51 @@ def abstract_state(family, config, example_batch):
 
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None) -> TrainState:
-  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: all devices)."""
+  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: all devices). The latest:
+  the newest step that restores (a damaged one is skipped with a warning and left in place). Writes nothing."""
   cpu_devices.configure_for(config)  # before anything starts JAX
-  family = registry.get_family(config.model.family)
-  mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
-  ds = family.make_dataset(config, "train", process_index=jax.process_index(), process_count=jax.process_count())
-  example = input_pipeline.first_example_batch(ds, 1)
-  abstract = abstract_state(family, config, example)
-  ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
+  src = checkpoint_dir(workdir)
+  no_checkpoint = f"no checkpoint in {src}: train first"
+  if not os.path.isdir(src):  # checked before the dataset is opened (or generated) for the state's shapes
+    raise FileNotFoundError(no_checkpoint)
+  ckpt = checkpointing.Checkpointer(src, read_only=True)
   try:
-    if ckpt.latest_step() is None:
-      raise FileNotFoundError(f"no checkpoint in {checkpoint_dir(workdir)}: train first")
-    ckpt.check_compatible(family.name, abstract, step)
-    return ckpt.restore(checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh)), step)
+    if step is None and ckpt.latest_step() is None:
+      raise FileNotFoundError(no_checkpoint)
+    family = registry.get_family(config.model.family)
+    mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
+    ds = family.make_dataset(config, "train", process_index=jax.process_index(), process_count=jax.process_count())
+    example = input_pipeline.first_example_batch(ds, 1)
+    abstract = abstract_state(family, config, example)
+    target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
+    state, _, _ = ckpt.restore_newest(family.name, abstract, target, step)
+    return state
   finally:
     ckpt.close()
 
 
-def _init_from(config, family, abstract, state, mesh):
-  """Fine-tuning: take params (and model_state) from another workdir's latest checkpoint."""
+def _init_from(config, family, abstract, mesh) -> TrainState:
+  """Fine-tuning: the state of another workdir's newest restorable checkpoint (the caller takes its params
+  and model_state). Called before the new workdir is created, so a bad init_from leaves nothing behind;
+  the source is only read."""
   src = checkpoint_dir(config.init_from)
-  other = checkpointing.Checkpointer(src, keep=config.train.keep_ckpts)
+  where = f"config.init_from={config.init_from!r}"
+  if not os.path.isdir(src):
+    raise FileNotFoundError(f"{where}: no checkpoint folder {src} (init_from names a trained workdir)")
+  other = checkpointing.Checkpointer(src, read_only=True)
   try:
     if other.latest_step() is None:
-      raise FileNotFoundError(f"config.init_from={config.init_from!r}: no checkpoint in {src}")
-    other.check_compatible(family.name, abstract)
-    loaded = other.restore(checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh)))
+      raise FileNotFoundError(f"{where}: no checkpoint in {src}")
+    target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
+    loaded, step, _ = other.restore_newest(
+        family.name, abstract, target,
+        advice="Point config.init_from at a trained run of this model; nothing was created.")
+  except (checkpointing.CheckpointMismatchError, checkpointing.CheckpointCorruptError) as e:
+    raise type(e)(f"{where}: {e}") from None
   finally:
     other.close()
-  log.info("initialised params from %s (step %s)", src, int(loaded.step))
-  return state.replace(params=loaded.params, model_state=loaded.model_state)
+  log.info("initialising params from %s (step %d)", src, step)
+  return loaded
 
 
 def _fetch(metrics) -> dict[str, float]:
@@ -90,7 +109,13 @@ def _run_validation(eval_step, state, val_iter, mesh, rng, num_batches) -> dict[
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Trains `config.model.family` in `workdir`, resuming from its latest checkpoint if there is one."""
+  """Trains `config.model.family` in `workdir`, resuming from its latest checkpoint if there is one, then
+  (config.train.eval_at_end) evaluates the final state as `decompjax eval` does.
+
+  SIGINT/SIGTERM stop it at the next step boundary with a checkpoint of that step: SIGINT then raises
+  KeyboardInterrupt, SIGTERM `Terminated` (a SystemExit with code 143)."""
+  from decompjax import config_validation
+  config_validation.validate(config)  # bad values fail before anything starts or is written
   cpu_devices.configure_for(config)  # before anything starts JAX
   distributed.maybe_initialize()
   family = registry.get_family(config.model.family)
@@ -107,31 +132,36 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   abstract = abstract_state(family, config, example)
   state_shardings = make_state_shardings(abstract, mesh)
 
-  ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
-  start = ckpt.latest_step()
-  if start is not None:
-    ckpt.check_compatible(family.name, abstract)  # a different model's workdir is refused untouched
+  # Checkpoints are read before anything is created: a different model's workdir, one whose every step is
+  # damaged, or a bad init_from fails with nothing written (damaged steps newer than the one resumed from
+  # are moved aside, see checkpointing.resume).
+  target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
+  resumed = checkpointing.resume(checkpoint_dir(workdir), family.name, abstract, target)
+  source = _init_from(config, family, abstract, mesh) if resumed is None and config.init_from else None
   os.makedirs(workdir, exist_ok=True)
   config_utils.save_config(config, os.path.join(workdir, "config.json"))
+  ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
 
   base_rng = jax.random.key(config.seed)
   init_rng, step_rng_base, eval_rng = jax.random.split(base_rng, 3)
-  if start is not None:
-    state = ckpt.restore(checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh)))
+  if resumed is not None:
+    state, start = resumed
     log.info("resumed from %s at step %d", ckpt.directory, start)
   else:
     init = jax.jit(lambda rng, b: family.init_state(config, rng, b), out_shardings=state_shardings)
     state = init(init_rng, example)
-    if config.init_from:
-      state = _init_from(config, family, abstract, state, mesh)
+    if source is not None:
+      state = state.replace(params=source.params, model_state=source.model_state)
     start = 0
 
   total = config.train.steps
-  writer = MetricWriter(workdir)
+  writer = MetricWriter(workdir, resume_step=start)
   if start >= total:
     log.info("workdir already holds a checkpoint at step %d >= train.steps=%d; nothing to train", start, total)
     ckpt.close()
     writer.close()
+    if config.train.eval_at_end and not os.path.isfile(os.path.join(workdir, "eval", "metrics.json")):
+      evaluate_at_end(family, config, state, workdir)  # the finished run was stopped before it evaluated
     return state
 
   train_iter = input_pipeline.batched_numpy(train_ds, local_batch, seed=config.seed,
@@ -144,67 +174,143 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     val_ds = family.make_dataset(config, "validation", process_index=pidx, process_count=pcount)
     val_iter = input_pipeline.batched_numpy(val_ds, local_batch, seed=config.seed, shuffle_buffer=0, cache=True)
 
-  progress = None
-  if config.train.progress and pidx == 0:
-    from tqdm.auto import tqdm
-    progress = tqdm(total=total, initial=start, desc=family.name, unit="step", dynamic_ncols=True)
-
-  last_saved = start
-  pending = None  # (step, metrics) of the previous step, checked one step late to keep dispatch async
+  progress = Progress(family.name, total, start) if config.train.progress and pidx == 0 else None
+  saves = _Saves(ckpt, family.name, start)
+  # A step's metrics are the loss at the parameters *before* its update, so the state after step k is known
+  # good only once step k + 1 has run: a checkpoint is a copy of the state after k, saved during step k + 1.
+  unchecked = None  # (step, metrics) of the last update, fetched one step late to keep dispatch async
+  candidate = None  # (step, copy of the state after it) waiting for the next update's loss
+  done, last_batch = start, None  # updates applied so far; the batch of the last one
   window_t, window_steps = time.perf_counter(), 0
+  logged = start  # the newest step whose metrics were checked (and written if due)
 
-  def check(step_metrics):
-    step_no, metrics = step_metrics
+  def check(params_step, metrics):
     host = _fetch(metrics)
     if not all(np.isfinite(v) for v in host.values()):
       bad = {k: v for k, v in host.items() if not np.isfinite(v)}
+      ckpt.wait()
       raise NonFiniteLossError(
-          f"non-finite training metrics at step {step_no}: {bad}. Stopped; the last good checkpoint "
-          f"(step {ckpt.latest_step()}) in {ckpt.directory} is kept.")
-    return step_no, host
+          f"training went non-finite: the metrics at the parameters after step {params_step} are {bad}. "
+          f"Stopped; the last good checkpoint (step {ckpt.latest_step()}) in {ckpt.directory} is kept.")
+    return host
 
-  step = start
-  try:
-    for step in range(start, total):
-      batch = sharding.to_global_batch(next(train_iter), mesh)
-      state, metrics = step_fn(state, batch, jax.random.fold_in(step_rng_base, step))
-      if pending is not None:
-        done_step, host = check(pending)
-        if done_step % config.train.log_every == 0 or done_step == total:
-          elapsed = time.perf_counter() - window_t
-          host["examples_per_sec"] = window_steps * config.train.batch_size / max(elapsed, 1e-9)
-          writer.write(done_step, host)
-          if progress is not None:
-            progress.set_postfix(loss=f"{host['loss']:.4g}", ex_s=f"{host['examples_per_sec']:.0f}")
-          window_t, window_steps = time.perf_counter(), 0
-      pending = (step + 1, metrics)
-      window_steps += 1
+  def log_metrics(step_no, metrics, force=False):
+    nonlocal window_t, window_steps, logged
+    host = check(step_no - 1, metrics)
+    logged = step_no
+    if force or step_no % config.train.log_every == 0 or step_no == total:
+      host["examples_per_sec"] = window_steps * config.train.batch_size / max(time.perf_counter() - window_t, 1e-9)
+      writer.write(step_no, host)
       if progress is not None:
-        progress.update(1)
-      if eval_step is not None and (step + 1) % config.train.eval_every == 0:
-        writer.write(step + 1, _run_validation(eval_step, state, val_iter, mesh, eval_rng,
-                                               config.train.eval_batches), prefix="val")
-      if (step + 1) % config.train.ckpt_every == 0 and step + 1 < total:
-        check(pending)  # never checkpoint a state whose step went non-finite
-        ckpt.save(step + 1, state, family.name)
-        last_saved = step + 1
-    done_step, host = check(pending)
-    writer.write(done_step, host)
-    ckpt.save(total, state, family.name)
-    last_saved = total
-  except KeyboardInterrupt:
-    # Save what we have (if it is finite) so re-running the command resumes here.
-    if pending is not None and pending[0] > last_saved:
-      try:
-        check(pending)
-        ckpt.save(pending[0], state, family.name)
-        log.warning("interrupted: saved a checkpoint at step %d", pending[0])
-      except NonFiniteLossError:
-        pass
-    raise
-  finally:
-    if progress is not None:
-      progress.close()
-    ckpt.close()
-    writer.close()
+        progress.logged(step_no, host)
+      window_t, window_steps = time.perf_counter(), 0
+
+  def save_current():
+    """Saves the state after `done` once one more forward pass shows the loss at it is finite."""
+    if saves.requested(done):
+      return
+    _, probe = step_fn(_copy(state), last_batch, jax.random.fold_in(step_rng_base, done))
+    check(done, probe)
+    saves.save(done, state)
+
+  stopped_by = None
+  with stop_signals.deferred() as stop:
+    try:
+      for step in range(start, total):
+        last_batch = sharding.to_global_batch(next(train_iter), mesh)
+        state, metrics = step_fn(state, last_batch, jax.random.fold_in(step_rng_base, step))
+        done = step + 1
+        window_steps += 1
+        if unchecked is not None:
+          log_metrics(*unchecked)
+        unchecked = (done, metrics)
+        if candidate is not None:
+          check(candidate[0], metrics)  # never checkpoint a state the loss went non-finite at
+          saves.save(*candidate)
+          candidate = None
+        if progress is not None:
+          progress.step_done()
+        if eval_step is not None and done % config.train.eval_every == 0:
+          writer.write(done, _run_validation(eval_step, state, val_iter, mesh, eval_rng,
+                                             config.train.eval_batches), prefix="val")
+        if stop:
+          break
+        if done % config.train.ckpt_every == 0 and done < total:
+          candidate = (done, _copy(state))  # the next step donates `state`
+      log_metrics(*unchecked, force=True)
+      save_current()
+      if stop:
+        stopped_by = stop.name
+        saves.report(done, f"stopped by {stopped_by}")
+      else:
+        ckpt.wait()  # a failed write raises here, not after "trained to step N"
+    except KeyboardInterrupt:
+      # Raised by code the loop called, or a second Ctrl-C (which means: stop now, without saving).
+      if not stop and done > start and not any(x.is_deleted() for x in jax.tree.leaves(state)):
+        try:
+          if logged < done:
+            log_metrics(*unchecked, force=True)  # the line of the step about to be saved
+          save_current()
+        except NonFiniteLossError as e:
+          log.warning("interrupted; not saving step %d: %s", done, e)
+      if done > start:
+        saves.report(done, "interrupted")
+      raise
+    finally:
+      if progress is not None:
+        progress.close()
+      ckpt.close()
+      writer.close()
+  if stopped_by == "SIGINT":
+    raise KeyboardInterrupt
+  if stopped_by is not None:
+    raise Terminated(done, ckpt.directory)
+  if config.train.eval_at_end:
+    evaluate_at_end(family, config, state, workdir)
   return state
+
+
+class Terminated(SystemExit):
+  """SIGTERM stopped training at a step boundary after saving that step; uncaught, the process exits 143."""
+
+  def __init__(self, step: int, checkpoint_dir: str):
+    super().__init__(128 + signal.SIGTERM)
+    self.step, self.checkpoint_dir = step, checkpoint_dir
+
+
+def evaluate_at_end(family, config, state, workdir: str) -> dict:
+  """What `decompjax eval --workdir` does, on the state just trained (= its last checkpoint)."""
+  log.info("evaluating step %d into %s", int(state.step), os.path.join(workdir, "eval"))
+  return family.evaluate(config, state, workdir)
+
+
+def _copy(state):
+  return jax.tree.map(lambda x: x.copy(), state)
+
+
+class _Saves:
+  """One run's checkpoint saves: each step is saved at most once (a second save of a step collides with the
+  first on orbax's temporary directory), and a save is only reported once it is on disk."""
+
+  def __init__(self, ckpt: checkpointing.Checkpointer, family_name: str, resumed_step: int):
+    self._ckpt, self._family = ckpt, family_name
+    self._requested = {resumed_step}
+
+  def requested(self, step: int) -> bool:
+    return step in self._requested
+
+  def save(self, step: int, state) -> None:
+    if step in self._requested:
+      return
+    self._requested.add(step)  # before the call: an interrupt inside it must not lead to a second save
+    self._ckpt.save(step, state, self._family)
+
+  def report(self, step: int, why: str) -> None:
+    """Waits for the in-flight save and logs whether a checkpoint of `step` is on disk."""
+    committed = self._ckpt.committed_steps()
+    if step in committed:
+      log.warning("%s: saved a checkpoint at step %d in %s; run the same command again to resume", why, step,
+                  self._ckpt.directory)
+    else:
+      log.warning("%s at step %d: no checkpoint of it was written; the latest is step %s", why, step,
+                  max(committed) if committed else None)

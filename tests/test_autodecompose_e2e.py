@@ -25,6 +25,7 @@ def trained(tmp_path_factory):
   base = tmp_path_factory.mktemp("ad_e2e")
   config = cfg_mod.get_config("smoke")
   config.data.cache_dir = str(base / "data")
+  config.train.eval_at_end = False  # the tests below evaluate it themselves
   workdir = str(base / "run")
   state = train.train_and_evaluate(config, workdir)
   return config, state, workdir, base
@@ -81,6 +82,7 @@ def test_fine_tune_on_a_corpus_with_init_from(trained):
   ft.seed = 1                    # a different random init: equality below proves the params came from workdir
   ft.optim.lr = 0.0              # zero learning rate: the fine-tuned params must equal the source params
   ft.train.steps = 2
+  ft.train.eval_at_end = False
   ft_state = train.train_and_evaluate(ft, str(base / "ft"))
   for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(ft_state.params)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b))

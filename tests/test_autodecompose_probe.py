@@ -1,5 +1,7 @@
 """Few-shot speaker-ID protocol: splits, F1 on informative vs uninformative features, tables."""
+import logging
 import math
+import os
 
 import numpy as np
 import pytest
@@ -54,3 +56,51 @@ def test_tables(tmp_path):
 def test_one_speaker_is_an_error():
   with pytest.raises(ValueError, match="at least 2 speakers"):
     probe.few_shot_f1({"x": np.zeros((4, 2))}, np.zeros(4, int), np.arange(4), seconds=(1,), seeds=1)
+
+
+def _tone(seconds, f0, seed, sr=16000):
+  rng = np.random.default_rng(seed)
+  t = np.arange(int(seconds * sr)) / sr
+  return (0.3 * np.sin(2 * np.pi * f0 * t) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [2, 5, 12, 29])
+def test_tsne_figure_handles_fewer_points_than_its_pca_width(tmp_path, n):
+  # Under 30 points the 30-component PCA before t-SNE used to fail; few points fall back to a PCA scatter.
+  rng = np.random.default_rng(n)
+  emb = {"E_s": rng.normal(size=(n, 128)), "E_c": rng.normal(size=(n, 128))}
+  path = probe.tsne_figure(emb, np.arange(n) % 2, str(tmp_path / "t.png"))
+  assert os.path.getsize(path) > 0
+  fig = probe.speaker_scatter_figure(emb, np.arange(n) % 2)
+  method = "t-SNE" if n >= probe.MIN_TSNE_POINTS else "PCA"
+  panels = [ax for ax in fig.axes if ax.collections]
+  assert [ax.get_title().split(" of ")[0] for ax in panels] == [method, method]
+  assert all(sum(len(c.get_offsets()) for c in ax.collections) == n for ax in panels)
+
+
+def test_probe_on_a_corpus_of_few_crops_writes_table_and_figure(tmp_path, caplog):
+  """`probe speaker` on an 8-crop corpus: the table and a (PCA fallback) figure, no crash after the table."""
+  import jax
+  import soundfile as sf
+
+  from configs import autodecompose as cfg_mod
+  from decompjax.autodecompose import data
+  from decompjax.families import autodecompose as family
+  for spk, f0 in (("1", 120), ("2", 210)):
+    for u in range(2):
+      d = tmp_path / "corpus" / spk / "10"
+      d.mkdir(parents=True, exist_ok=True)
+      sf.write(d / f"{spk}-10-{u}.flac", _tone(2.2, f0, u), 16000)   # 2 crops per file
+  config = cfg_mod.get_config("smoke")
+  config.data.dir = str(tmp_path / "corpus")
+  config.model.emb_dim = 32        # wider than the t-SNE's 30-component PCA, as every non-smoke preset
+  crops = data.load_crops(config, "all")
+  assert len(crops.mel) == 8
+  state = family.init_state(config, jax.random.key(0), {"mel": crops.mel[:1]})
+  out = tmp_path / "probe"
+  with caplog.at_level(logging.INFO, logger="decompjax"):
+    rows = probe.run(config, state, crops, str(out), seconds=(1,), seeds=1, tsne_points=40, batch_size=8)
+  assert {r["feature"] for r in rows} == {"E_s (voice)", "E_c (content)", "raw mel"}
+  for name in ("speaker_probe.csv", "speaker_probe.md", "tsne_speakers.png"):
+    assert (out / name).is_file(), name
+  assert "too few" in caplog.text and "PCA" in caplog.text

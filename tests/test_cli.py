@@ -55,7 +55,7 @@ def test_data_syntone_generates_and_exports(tmp_path, capsys):
 def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
   work, data = tmp_path / "run", tmp_path / "data"
   assert cli.main(["train", f"--config={PRESET}", f"--workdir={work}", f"--config.data.dir={data}",
-                   "--config.model.latent_dim=4", "--config.model.beta=8"]) == 0
+                   "--config.model.latent_dim=4", "--config.model.beta=8", "--config.train.eval_at_end=false"]) == 0
   saved = json.load(open(work / "config.json"))
   assert saved["model"]["beta"] == 8.0 and saved["model"]["latent_dim"] == 4
   assert cli.main(["eval", f"--workdir={work}"]) == 0
@@ -68,3 +68,67 @@ def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
   records = [json.loads(l) for l in open(work / "metrics.jsonl")]
   assert records[-1]["step"] == 3 and "train/loss" in records[-1]
   assert any(p.startswith("events.out.tfevents") for p in os.listdir(work / "tensorboard"))
+
+
+HELP_SUBJECTS = {"data": ["syntone"], "benchmark": ["syntone"], "probe": ["speaker"], "sweep": ["ucr"]}
+TAKES_CONFIG_FILE = ("train",)
+TAKES_OVERRIDES = ("train", "eval", "benchmark", "probe")
+
+
+def _help_lines() -> list[list[str]]:
+  runs = []
+  for name in cli.COMMANDS:
+    for subject in [None] + HELP_SUBJECTS.get(name, []):
+      for flag in ("--help", "-h"):
+        runs.append([name] + ([subject] if subject else []) + [flag])
+  return runs
+
+
+def test_help_for_every_command_and_subcommand_exits_0_and_names_config_forms(capsys):
+  for argv in _help_lines():
+    assert cli.main(argv) == 0, argv
+    out = capsys.readouterr()
+    assert "usage: decompjax " + argv[0] in out.out and not out.err, argv
+    if argv[0] in TAKES_CONFIG_FILE:
+      assert "--config=" in out.out, argv
+    if argv[0] in TAKES_OVERRIDES:
+      assert "--config.a.b=value" in out.out, argv
+    assert "--cpu_devices" in out.out, argv
+  assert set(cli.COMMANDS) == {argv[0] for argv in _help_lines()}
+
+
+def test_help_and_version_start_no_jax_and_print_the_version():
+  code = ("import sys; from decompjax import cli\n"
+          "for argv in %r: assert cli.main(argv) == 0, argv\n"
+          "assert cli.main(['--version']) == 0 and cli.main(['-V']) == 0\n"
+          "print('jax' in sys.modules, 'tensorflow' in sys.modules)" % (_help_lines(),))
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert out.returncode == 0, out.stderr
+  from importlib import metadata
+  version = metadata.version("decompjax")
+  assert out.stdout.splitlines()[-3:] == [f"decompjax {version}", f"decompjax {version}", "False False"]
+
+
+def test_help_command_and_top_level_usage(capsys):
+  assert cli.main(["help", "eval"]) == 0
+  assert "usage: decompjax eval" in capsys.readouterr().out
+  assert cli.main(["--help"]) == 0
+  out = capsys.readouterr().out
+  assert "--version" in out and "decompjax <command> --help" in out
+
+
+def test_bad_flags_are_one_line_exit_2(tmp_path, capsys):
+  cases = [(["data", "syntone", "--num-freqs=x", f"--out={tmp_path}"], "invalid int value: 'x'"),
+           (["benchmark", "syntone", "--sedes=2"], "unrecognized arguments: --sedes=2"),
+           (["embed", "--workdir=x"], "--encoder"),
+           (["data", "nope"], "see decompjax data --help"),
+           (["probe", "speaker", f"--workdir={tmp_path}", "--config=configs/autodecompose.py"],  # was ignored
+            "probe reads the config saved in the workdir"),
+           (["demo", "--steps=0", f"--workdir={tmp_path / 'demo'}"],  # --steps=0 once ran the 400-step default
+            "config field 'train.steps' = 0: must be >= 1")]
+  for argv, expected in cases:
+    assert cli.main(argv) == 2, argv
+    err = capsys.readouterr().err
+    assert err.startswith(f"decompjax {argv[0]}: error: ") and len(err.strip().splitlines()) == 1, (argv, err)
+    assert expected in err, (argv, err)
+  assert not os.listdir(tmp_path)

@@ -56,3 +56,32 @@ def test_save_and_reload_roundtrip(tmp_path):
   config_utils.save_config(c, str(tmp_path / "config.json"))
   back = config_utils.load_saved_config(str(tmp_path / "config.json"))
   assert back.model.beta == 8.0 and back.model.family == "beta_vae"
+
+
+@pytest.mark.parametrize("arg", ["smoke", "smoke=", "smoke=true", "smoke=1", "smoke=Yes", "smoke=on"])
+def test_bool_preset_arg_true_spellings(arg):
+  assert config_utils.build_config(f"{PRESET}:{arg}", []).train.steps == 3
+
+
+@pytest.mark.parametrize("arg", ["smoke=false", "smoke=0", "smoke=no", "smoke=OFF"])
+def test_bool_preset_arg_false_spellings(arg):
+  assert config_utils.build_config(f"{PRESET}:{arg}", []).train.steps == 8000
+
+
+def test_bad_bool_preset_arg_is_an_error_not_the_full_preset():
+  # 'smoke=3' used to mean smoke=False: the full 8000-step preset, silently.
+  with pytest.raises(config_utils.ConfigError) as e:
+    config_utils.build_config(f"{PRESET}:smoke=3", [])
+  assert str(e.value) == ("config argument 'smoke'='3': expected a boolean: true/false, 1/0, yes/no, on/off "
+                          "(or 'smoke' alone for true)")
+
+
+def test_bad_typed_preset_args_are_config_errors():
+  from configs import common
+  with pytest.raises(config_utils.ConfigError, match=r"^config argument 'n'='x': expected an integer$"):
+    common.parse_arg("n=x", n=1)
+  with pytest.raises(config_utils.ConfigError, match=r"^config argument 'rate'='fast': expected a number$"):
+    common.parse_arg("rate=fast", rate=0.5)
+  with pytest.raises(config_utils.ConfigError, match=r"^config argument 'arch' needs a value: arch=<text>$"):
+    config_utils.build_config("configs/autodecompose.py:arch", [])
+  assert common.parse_arg("n=4,rate=2", n=1, rate=0.5).to_dict() == {"n": 4, "rate": 2.0}

@@ -88,7 +88,7 @@ def test_train_command_trains_on_the_requested_split(tmp_path):
   env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", cpu_devices.ENV_VAR)}
   cmd = [sys.executable, "-m", "decompjax.cli", "train", "--config=configs/syntone_beta_vae.py:smoke",
          f"--workdir={tmp_path / 'run'}", f"--config.data.dir={tmp_path / 'data'}", "--config.train.steps=2",
-         "--config.train.progress=false", "--cpu_devices=2"]
+         "--config.train.progress=false", "--config.train.eval_at_end=false", "--cpu_devices=2"]
   out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
   assert out.returncode == 0, out.stderr[-2000:]
   assert "on a mesh of 2 cpu device(s)" in out.stderr

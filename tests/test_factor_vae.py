@@ -17,7 +17,8 @@ def data_dir(tmp_path_factory):
 
 
 def _config(data_dir, **overrides):
-  pairs = [("data.dir", data_dir), ("train.progress", "false")] + [(k, str(v)) for k, v in overrides.items()]
+  pairs = [("data.dir", data_dir), ("train.progress", "false"), ("train.eval_at_end", "false")]
+  pairs += [(k, str(v)) for k, v in overrides.items()]
   return config_utils.build_config(PRESET, pairs)
 
 

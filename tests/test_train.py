@@ -1,13 +1,19 @@
 """The generic trainer: 1 vs 8 devices, bit-identical resume, 8 -> 1 restore, refusing a foreign workdir,
-NaN stop keeping the last good checkpoint, Ctrl-C saving before exit."""
+NaN stop keeping the last good checkpoint, Ctrl-C saving before exit (once, committed), one metrics line per
+step after a resume, plain progress lines off a terminal, evaluation at the end.
+
+Killing, SIGTERM and signals that arrive in a real subprocess are in tests/faults/."""
 import json
+import logging
 import os
+import signal
+import threading
 
 import jax
 import numpy as np
 import pytest
 
-from decompjax import checkpointing, config_utils, input_pipeline, train
+from decompjax import checkpointing, cli, config_utils, input_pipeline, metric_writer, stop_signals, train
 from decompjax.errors import NonFiniteLossError
 
 PRESET = "configs/syntone_beta_vae.py:smoke"
@@ -19,7 +25,8 @@ def data_dir(tmp_path_factory):
 
 
 def make_config(data_dir, **overrides):
-  pairs = [("data.dir", data_dir), ("train.progress", "false")] + [(k, str(v)) for k, v in overrides.items()]
+  pairs = [("data.dir", data_dir), ("train.progress", "false"), ("train.eval_at_end", "false")]
+  pairs += [(k, str(v)) for k, v in overrides.items()]
   return config_utils.build_config(PRESET, pairs)
 
 
@@ -107,6 +114,23 @@ def test_nan_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path):
     ckpt.close()
   state = train.restore_state(make_config(data_dir), work, step=last)
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(params_of(state)))
+  # Finite is not enough (lr=1e30 leaves params ~1e30, finite): the loss *at* the kept state must be finite,
+  # so resuming from it with a sane learning rate trains on.
+  resumed = train.train_and_evaluate(make_config(data_dir, **{"train.steps": last + 1}), work)
+  assert int(resumed.step) == last + 1
+
+
+def test_metrics_keep_one_line_per_step_after_a_resume(data_dir, tmp_path):
+  # A run that stops after logging steps its last checkpoint does not hold: the resumed run recomputes those
+  # steps, and only its lines may remain.
+  work = str(tmp_path / "w")
+  train.train_and_evaluate(make_config(data_dir, **{"train.steps": 2}), work)
+  with pytest.raises(NonFiniteLossError):
+    train.train_and_evaluate(make_config(data_dir, **{"train.steps": 40, "train.ckpt_every": 100,
+                                                      "optim.lr": 1e30}), work)
+  assert max(r["step"] for r in metric_writer.read_metrics(work)) > 2  # it logged beyond checkpoint 2
+  train.train_and_evaluate(make_config(data_dir, **{"train.steps": 5}), work)
+  assert [r["step"] for r in metric_writer.read_metrics(work)] == [1, 2, 3, 4, 5]
 
 
 def test_ctrl_c_saves_before_exit(data_dir, tmp_path, monkeypatch):
@@ -127,3 +151,69 @@ def test_ctrl_c_saves_before_exit(data_dir, tmp_path, monkeypatch):
     assert ckpt.latest_step() == 3
   finally:
     ckpt.close()
+  assert [r["step"] for r in metric_writer.read_metrics(work)] == [1, 2, 3]  # the saved step's line too
+
+
+def test_ctrl_c_during_a_save_saves_each_step_once(data_dir, tmp_path, monkeypatch, caplog):
+  # A real SIGINT right after the step-2 save was handed to orbax (its async write still running): the
+  # trainer must not start a second save of step 2 over the first, and only reports saves that committed.
+  work = str(tmp_path / "w")
+  real_save, calls = checkpointing.Checkpointer.save, []
+
+  def save_then_ctrl_c(self, step, *args, **kwargs):
+    calls.append(step)
+    out = real_save(self, step, *args, **kwargs)
+    if len(calls) == 1:
+      os.kill(os.getpid(), signal.SIGINT)
+    return out
+
+  monkeypatch.setattr(checkpointing.Checkpointer, "save", save_then_ctrl_c)
+  before = signal.getsignal(signal.SIGINT)
+  with caplog.at_level(logging.INFO, logger="decompjax"), pytest.raises(KeyboardInterrupt):
+    train.train_and_evaluate(make_config(data_dir, **{"train.steps": 10, "train.ckpt_every": 2}), work)
+  assert signal.getsignal(signal.SIGINT) is before  # the trainer's handler is gone again
+  assert len(calls) == len(set(calls)), calls
+  ckpt = checkpointing.Checkpointer(os.path.join(work, "checkpoints"))
+  try:
+    committed = ckpt.all_steps()
+  finally:
+    ckpt.close()
+  said = [r.getMessage() for r in caplog.records if "saved a checkpoint" in r.getMessage()]
+  assert len(said) == 1 and f"at step {max(committed)} " in said[0], said
+  assert 2 in committed and not [p for p in os.listdir(os.path.join(work, "checkpoints")) if "tmp" in p]
+  monkeypatch.undo()
+  resumed = train.train_and_evaluate(make_config(data_dir, **{"train.steps": max(committed) + 1}), work)
+  assert int(resumed.step) == max(committed) + 1
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(data_dir, tmp_path, capfd):
+  train.train_and_evaluate(make_config(data_dir, **{"train.steps": 3, "train.progress": "true"}),
+                           str(tmp_path / "w"))
+  err = capfd.readouterr().err
+  assert "\r" not in err  # no bar frames in a log file
+  assert "step 3/3" in err and "loss" in err
+
+
+def test_train_command_evaluates_at_the_end_unless_told_not_to(data_dir, tmp_path, capsys):
+  base = ["train", f"--config={PRESET}", f"--config.data.dir={data_dir}", "--config.train.steps=2"]
+  assert cli.main(base + [f"--workdir={tmp_path / 'off'}", "--config.train.eval_at_end=false"]) == 0
+  assert not (tmp_path / "off" / "eval").exists()
+  assert cli.main(base + [f"--workdir={tmp_path / 'on'}"]) == 0
+  metrics = json.load(open(tmp_path / "on" / "eval" / "metrics.json"))
+  assert metrics["step"] == 2 and np.isfinite(metrics["recon_mse"])
+  assert str(tmp_path / "on" / "eval") in capsys.readouterr().out
+
+
+def test_stop_signals_are_deferred_in_the_main_thread_only():
+  before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+  with stop_signals.deferred() as stop:
+    os.kill(os.getpid(), signal.SIGTERM)  # would end the test process without the trainer's handler
+    assert stop.name == "SIGTERM"
+    with pytest.raises(KeyboardInterrupt):  # once stopping, Ctrl-C means "now"
+      os.kill(os.getpid(), signal.SIGINT)
+  assert {s: signal.getsignal(s) for s in before} == before
+  seen = []
+  thread = threading.Thread(target=lambda: seen.append(stop_signals.deferred().__enter__()))
+  thread.start()
+  thread.join()
+  assert len(seen) == 1 and not seen[0]  # a worker thread (e.g. a notebook's) may not set handlers: no error

@@ -51,6 +51,32 @@ def test_tsv_nan_padding_becomes_zero(tmp_path):
   np.testing.assert_array_equal(d.test_y, [1])
 
 
+def test_missing_values_inside_a_series_are_an_error_by_default(tmp_path):
+  # Row 2 of TRAIN: a gap at values 2 and 3, then padding. Trailing NaN stays padding (-> 0), as above.
+  train = tmp_path / "Gap" / "Gap_TRAIN.tsv"
+  _write(train, "1\t1.0\t2.0\t3.0\t4.0\t5.0\n2\t5.0\tNaN\tNaN\t8.0\tNaN\n")
+  _write(tmp_path / "Gap" / "Gap_TEST.tsv", "2\t1.0\t2.0\t3.0\tNaN\tNaN\n")
+  with pytest.raises(ValueError, match=rf"{train}:2: 2 missing value\(s\).*position\(s\) \[2, 3\].*interpolate"):
+    ucr.load_ucr(tmp_path, "Gap")
+  d = ucr.load_ucr(tmp_path, "Gap", standardize=False, nan_policy="interpolate")
+  np.testing.assert_array_equal(d.train_x[1, :, 0], [5, 6, 7, 8, 0])  # linear inside, padding -> 0
+  np.testing.assert_array_equal(d.test_x[0, :, 0], [1, 2, 3, 0, 0])
+  assert d.variable_length
+
+
+def test_missing_values_policy_ts_and_leading_gaps(tmp_path):
+  header = "@problemName G\n@univariate true\n@classLabel true a b\n@data\n"
+  train = tmp_path / "G" / "G_TRAIN.ts"
+  _write(train, header + "?,?,3,4:a\n1,2,3,4:b\n")
+  _write(tmp_path / "G" / "G_TEST.ts", header + "1,2,3:b\n")
+  with pytest.raises(ValueError, match=rf"{train}:5: 2 missing value"):
+    ucr.load_ucr(tmp_path, "G", standardize=False)
+  d = ucr.load_ucr(tmp_path, "G", standardize=False, nan_policy="interpolate")
+  np.testing.assert_array_equal(d.train_x[0, :, 0], [3, 3, 3, 4])  # a leading gap takes the first value
+  with pytest.raises(ValueError, match="nan_policy"):
+    ucr.load_ucr(tmp_path, "G", nan_policy="zero")
+
+
 def test_ragged_rows_are_padded(tmp_path):
   _write(tmp_path / "R" / "R_TRAIN", "1,1,2,3\n2,4,5\n")
   _write(tmp_path / "R" / "R_TEST", "1,1,2,3,4,5\n")
@@ -63,9 +89,9 @@ def test_multivariate_ts(tmp_path):
   header = "@problemName MV\n@timeStamps false\n@univariate false\n@classLabel true a b\n@data\n"
   _write(tmp_path / "MV" / "MV_TRAIN.ts", header + "1,2,3:4,5,6:a\n7,8,9:1,?,3:b\n")
   _write(tmp_path / "MV" / "MV_TEST.ts", header + "1,2,3:4,5,6:b\n")
-  d = ucr.load_ucr(tmp_path, "MV", standardize=False)
+  d = ucr.load_ucr(tmp_path, "MV", standardize=False, nan_policy="interpolate")
   assert d.source == "ts" and d.train_x.shape == (2, 3, 2)
-  np.testing.assert_array_equal(d.train_x[1, :, 1], [1, 0, 3])  # '?' missing -> NaN -> 0
+  np.testing.assert_array_equal(d.train_x[1, :, 1], [1, 2, 3])  # '?' inside the series: interpolated
   np.testing.assert_array_equal(d.classes, ["a", "b"])
   np.testing.assert_array_equal(d.test_y, [1])
 

@@ -1,4 +1,4 @@
-"""Host-side mel -> audio inversion (Griffin-Lim via librosa) for evaluation figures and WAVs, and a WAV writer.
+"""Host-side mel -> audio inversion (Griffin-Lim via librosa) for evaluation figures and WAVs (written by audio.wav).
 
 The original plots invert with librosa.feature.inverse.mel_to_audio (n_iter 512); 64 iterations are enough for
 listening/figures and ~8x faster. The Griffin-Lim initial phase is drawn from `seed`, so output is deterministic.
@@ -6,8 +6,6 @@ A 'syntone' (per-frame normalised) mel has lost each frame's level, so its inver
 inherent to the original front end.
 """
 from __future__ import annotations
-
-import pathlib
 
 import numpy as np
 
@@ -50,21 +48,3 @@ def mel_to_audio(features: np.ndarray, spec: MelSpec = MelSpec(), mode: str = "s
                              window=spec.window, center=spec.center, pad_mode=spec.pad_mode, length=length,
                              random_state=np.random.default_rng(seed))
   return audio.astype(np.float32)
-
-
-def write_wav(path, audio: np.ndarray, sample_rate: int, *, peak: float = 0.99) -> pathlib.Path:
-  """Writes mono 16-bit PCM, scaled so that max |sample| = peak (avoids clipping; silence stays silence)."""
-  import soundfile
-
-  audio = np.asarray(audio, dtype=np.float64)
-  if audio.ndim != 1:
-    raise ValueError(f"write_wav expects mono audio of shape [samples], got {audio.shape}")
-  if not np.all(np.isfinite(audio)):
-    raise ValueError("write_wav: audio contains NaN or inf")
-  top = np.max(np.abs(audio)) if audio.size else 0.0
-  if top > 0:
-    audio = audio * (peak / top)
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  soundfile.write(str(path), audio, int(sample_rate), subtype="PCM_16")
-  return path

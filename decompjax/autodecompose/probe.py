@@ -14,6 +14,7 @@ same way (the 80-D long-term mel spectrum of the crop).
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 
@@ -22,6 +23,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = (10, 15, 30, 60, 120)
 CROP_SECONDS = 64 * 256 / 16000
@@ -104,34 +107,63 @@ def markdown_table(rows: list[dict]) -> str:
   return "\n".join(lines)
 
 
+# Below this many crops a t-SNE says nothing (its perplexity must stay under the point count): the figure
+# falls back to a PCA scatter and says so.
+MIN_TSNE_POINTS = 10
+TSNE_PCA_WIDTH = 30  # t-SNE runs on at most this many PCA components (its cost grows with the input width)
+
+
 def tsne_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, path: str, max_points: int = 600,
-                seed: int = 0) -> str:
-  """Side-by-side t-SNE of pooled embeddings (e.g. E_s and E_c), coloured by speaker."""
+                seed: int = 0, names=None) -> str:
+  """Writes `speaker_scatter_figure` as a PNG at path; returns path."""
+  from decompjax.evaluation.figures import save_figure
+  return save_figure(speaker_scatter_figure(embeddings, speaker, max_points, seed, names), path)
+
+
+def _project_2d(x: np.ndarray, seed: int) -> tuple[str, np.ndarray]:
+  """-> (method, [n, 2]): t-SNE of the standardised vectors, or PCA when there are too few for a t-SNE."""
+  from sklearn.decomposition import PCA
+  from sklearn.manifold import TSNE
+  n, d = x.shape
+  xs = StandardScaler().fit_transform(x)
+  if n < MIN_TSNE_POINTS:
+    y = PCA(min(2, n, d), random_state=seed).fit_transform(xs)
+    return "PCA", np.pad(y, ((0, 0), (0, 2 - y.shape[1])))  # 1-D inputs: plot on a line
+  if d > TSNE_PCA_WIDTH:
+    xs = PCA(min(TSNE_PCA_WIDTH, n), random_state=seed).fit_transform(xs)
+  perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))  # sklearn needs perplexity < n
+  return "t-SNE", TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
+                       random_state=seed).fit_transform(xs)
+
+
+def speaker_scatter_figure(embeddings: dict[str, np.ndarray], speaker: np.ndarray, max_points: int = 600,
+                           seed: int = 0, names=None):
+  """Side-by-side t-SNE (PCA under MIN_TSNE_POINTS crops) of pooled embeddings (e.g. E_s and E_c), one colour
+  per speaker (names[id] in the key when given). Returns the matplotlib Figure."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  from sklearn.decomposition import PCA
-  from sklearn.manifold import TSNE
+
+  from decompjax.evaluation.figures import class_scatter
+  speaker = np.asarray(speaker)
   rng = np.random.default_rng(seed)
   n = len(speaker)
   pick = np.sort(rng.choice(n, min(n, max_points), replace=False))
-  fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings), 4.5), squeeze=False)
+  if len(pick) < MIN_TSNE_POINTS:
+    log.info("speaker probe figure: %d crops are too few for a t-SNE (needs %d); drawing a PCA scatter instead",
+             len(pick), MIN_TSNE_POINTS)
+  fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings) + 1.2, 4.5), squeeze=False,
+                           layout="constrained")
+  points = []
   for ax, (name, x) in zip(axes[0], embeddings.items()):
-    xs = StandardScaler().fit_transform(x[pick])
-    if xs.shape[1] > 30:  # PCA first: t-SNE cost grows with the input width
-      xs = PCA(30, random_state=seed).fit_transform(xs)
-    perplexity = float(min(30.0, max(2.0, (len(pick) - 1) / 3)))
-    y = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
-             random_state=seed).fit_transform(xs)
-    ax.scatter(y[:, 0], y[:, 1], c=speaker[pick], cmap="tab20", s=6)
-    ax.set_title(f"t-SNE of {name} (colour = speaker)")
-    ax.set_xticks([])
+    method, y = _project_2d(np.asarray(x)[pick], seed)
+    points.append(y)
+    note = "too few for a t-SNE" if method == "PCA" else "colour = speaker"
+    ax.set_title(f"{method} of {name}, {len(pick)} crops ({note})", fontsize=10)
+    ax.set_xticks([])  # projection coordinates have no units worth reading
     ax.set_yticks([])
-  fig.tight_layout()
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  class_scatter(fig, axes[0].tolist(), points, speaker[pick], name="speaker", size=8, names=names)
+  return fig
 
 
 def run(config, state, crops, out_dir: str, *, seconds=DEFAULT_SECONDS, seeds: int = 5, pool: str = "mean",
@@ -147,5 +179,5 @@ def run(config, state, crops, out_dir: str, *, seconds=DEFAULT_SECONDS, seeds: i
   write_table(rows, out_dir)
   if tsne_points:
     tsne_figure({"E_s": voice, "E_c": content}, crops.speaker, os.path.join(out_dir, "tsne_speakers.png"),
-                max_points=tsne_points)
+                max_points=tsne_points, names=crops.speaker_names)
   return rows

@@ -7,21 +7,24 @@ table.tex into the workdir (see decompjax/syntone/benchmark.py). Re-running reus
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
 from decompjax import config_utils
+from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
-SUBJECTS = ("syntone",)
+SUBJECTS = {"syntone": "VAE, beta-VAE, beta-TCVAE and FactorVAE on SynTone, original vs corrected, over seeds"}
 
 
 def main(argv: list[str]) -> int:
+  if argv and argv[0] in parsing.HELP_FLAGS:
+    print(parsing.subjects_help("decompjax benchmark", "benchmark", SUBJECTS, overrides=True))
+    return 0
   if not argv or argv[0] not in SUBJECTS:
     raise UsageError(f"usage: decompjax benchmark {{{','.join(SUBJECTS)}}} --workdir=DIR [--seeds=N] "
-                     "[--preset=full|demo|smoke] [--steps=N]")
-  p = argparse.ArgumentParser(prog="decompjax benchmark syntone", description=__doc__)
+                     "[--preset=full|demo|smoke] [--steps=N] (see decompjax benchmark --help)")
+  p = parsing.Parser("decompjax benchmark syntone", __doc__, overrides=True)
   p.add_argument("--workdir", default="runs/syntone")
   p.add_argument("--seeds", type=int, default=3, help="training seeds per model and variant")
   p.add_argument("--preset", default="full", choices=("full", "demo", "smoke"),
@@ -33,12 +36,7 @@ def main(argv: list[str]) -> int:
   spec, overrides, rest = config_utils.split_config_args(argv[1:])
   if spec:
     raise UsageError("benchmark picks its own presets; override fields with --config.a.b=value")
-  try:
-    args = p.parse_args(rest)
-  except SystemExit as e:
-    if e.code:
-      raise UsageError("invalid benchmark flags (see --help)") from None
-    return 0
+  args = p.parse_args(rest)
   if args.steps is not None and args.steps < 1:
     raise UsageError(f"--steps must be >= 1, got {args.steps}")
   from decompjax.syntone import benchmark

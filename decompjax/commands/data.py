@@ -6,15 +6,14 @@ exports the original create.py `.npz` layout. Defaults are create.py's: 4 wavefo
 """
 from __future__ import annotations
 
-import argparse
 import os
 
+from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
 
 def _syntone(argv: list[str]) -> int:
-  from decompjax.data import syntone
-  p = argparse.ArgumentParser(prog="decompjax data syntone", description=__doc__)
+  p = parsing.Parser("decompjax data syntone", __doc__)
   p.add_argument("--out", required=True, help="TFDS data dir to generate into")
   p.add_argument("--sample-rate", type=int, default=16000)
   p.add_argument("--freq-start", type=float, default=440.0)
@@ -28,6 +27,7 @@ def _syntone(argv: list[str]) -> int:
   p.add_argument("--random-phase", action="store_true", help="per-clip random start phase (seeded)")
   p.add_argument("--npz", default=None, help="also export the original .npz layout to this path")
   args = p.parse_args(argv)
+  from decompjax.data import syntone  # after parsing: --help and a bad flag answer at once
   grid = syntone.SynToneGrid(sample_rate=args.sample_rate, freq_start=args.freq_start, freq_end=args.freq_end,
                              num_freqs=args.num_freqs, amp_start=args.amp_start, amp_end=args.amp_end,
                              num_amps=args.num_amps, seed=args.seed, band_limited=args.band_limited,
@@ -43,9 +43,14 @@ def _syntone(argv: list[str]) -> int:
 
 
 DATASETS = {"syntone": _syntone}
+DESCRIPTIONS = {"syntone": "the SynTone tone grid (4 waveforms x frequencies x amplitudes), as TFDS and .npz"}
 
 
 def main(argv: list[str]) -> int:
+  if argv and argv[0] in parsing.HELP_FLAGS:
+    print(parsing.subjects_help("decompjax data", "dataset", DESCRIPTIONS))
+    return 0
   if not argv or argv[0] not in DATASETS:
-    raise UsageError(f"usage: decompjax data <{'|'.join(DATASETS)}> [flags]; got {argv[:1] or 'nothing'}")
+    raise UsageError(f"usage: decompjax data <{'|'.join(DATASETS)}> [flags]; got {argv[:1] or 'nothing'} "
+                     "(see decompjax data --help)")
   return DATASETS[argv[0]](argv[1:])

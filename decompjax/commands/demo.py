@@ -5,23 +5,23 @@ syntone_beta_vae.py:demo), evaluates it and prints where everything went. Re-run
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 
 from decompjax import config_utils
+from decompjax.commands import parsing
 
 
 def main(argv: list[str]) -> int:
-  p = argparse.ArgumentParser(prog="decompjax demo", description=__doc__)
+  p = parsing.Parser("decompjax demo", __doc__)
   p.add_argument("--workdir", default="runs/demo")
   p.add_argument("--steps", type=int, default=None)
   p.add_argument("--data-dir", default=None, help="where the generated grid goes (default: <workdir>/data)")
   args = p.parse_args(argv)
   workdir = os.path.abspath(args.workdir)
   overrides = [("data.dir", args.data_dir or os.path.join(workdir, "data"))]
-  if args.steps:
+  if args.steps is not None:  # --steps=0 is refused by the config rules, not replaced by the default
     overrides.append(("train.steps", str(args.steps)))
   config = config_utils.build_config(config_utils.preset_path("syntone_beta_vae.py") + ":demo", overrides)
 
@@ -29,6 +29,7 @@ def main(argv: list[str]) -> int:
   t0 = time.time()
   print(f"[1/3] generating the SynTone demo grid into {config.data.dir} and training "
         f"{config.model.family} (beta={config.model.beta}) for {config.train.steps} steps")
+  config.train.eval_at_end = False  # step [2/3] below evaluates (and reports) it
   state = train.train_and_evaluate(config, workdir)
   t1 = time.time()
   print(f"[2/3] trained in {t1 - t0:.0f}s; evaluating")

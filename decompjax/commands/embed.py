@@ -6,25 +6,23 @@ Default out: WORKDIR/embeddings.
 """
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
 
+from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
 
 def main(argv: list[str]) -> int:
-  parser = argparse.ArgumentParser(prog="decompjax embed", description=__doc__)
+  parser = parsing.Parser("decompjax embed", __doc__)
   parser.add_argument("--workdir", required=True)
   parser.add_argument("--encoder", choices=("voice", "content"), required=True)
   parser.add_argument("--pool", choices=("none", "mean", "file"), default="none")
   parser.add_argument("--out", default=None)
   parser.add_argument("--step", type=int, default=None)
   parser.add_argument("audio", nargs="*")
-  args, unknown = parser.parse_known_args(argv)
-  if unknown:
-    raise UsageError(f"unrecognised arguments: {' '.join(unknown)}")
+  args = parser.parse_args(argv)
   if not args.audio:
     raise UsageError("give at least one audio file to embed")
   from decompjax.autodecompose.embed import embed

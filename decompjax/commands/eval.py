@@ -1,4 +1,8 @@
-"""decompjax eval --workdir=DIR [--step=N] [--config.a.b=value ...]: evaluate a trained run."""
+"""decompjax eval --workdir=DIR [--step=N] [--config.a.b=value ...]: evaluate a trained run.
+
+Reads the config saved in DIR; --config.a.b=value sets one of its fields for this evaluation (repeatable, e.g.
+--config.eval.batch_size=64). --cpu_devices=N|auto: JAX devices a CPU host is split into.
+"""
 from __future__ import annotations
 
 import argparse

@@ -8,19 +8,26 @@ utterances of the same speakers, repeated over seeds. Without --data.dir the run
 """
 from __future__ import annotations
 
-import argparse
 import os
 
 from decompjax import config_utils
+from decompjax.commands import parsing
 from decompjax.errors import UsageError
+
+PROBES = {"speaker": "few-shot speaker identification (macro-F1) on E_s, E_c and raw-mel crop vectors"}
 
 
 def main(argv: list[str]) -> int:
-  if not argv or argv[0] != "speaker":
+  if argv and argv[0] in parsing.HELP_FLAGS:
+    print(parsing.subjects_help("decompjax probe", "probe", PROBES, overrides=True))
+    return 0
+  if not argv or argv[0] not in PROBES:
     raise UsageError("usage: decompjax probe speaker --workdir=DIR [--data.dir=CORPUS] (only the 'speaker' "
                      "probe exists)")
-  _, overrides, rest = config_utils.split_config_args(argv[1:])
-  parser = argparse.ArgumentParser(prog="decompjax probe speaker", description=__doc__)
+  spec, overrides, rest = config_utils.split_config_args(argv[1:])
+  if spec:
+    raise UsageError("probe reads the config saved in the workdir; override fields with --config.a.b=value")
+  parser = parsing.Parser("decompjax probe speaker", __doc__, overrides=True)
   parser.add_argument("--workdir", required=True)
   parser.add_argument("--data.dir", dest="data_dir", default=None,
                       help="LibriSpeech-layout folder to probe (default: the run's data)")
@@ -31,9 +38,7 @@ def main(argv: list[str]) -> int:
   parser.add_argument("--pool", choices=("mean", "flatten"), default=None)
   parser.add_argument("--out", default=None, help="output folder (default: WORKDIR/probe)")
   parser.add_argument("--step", type=int, default=None)
-  args, unknown = parser.parse_known_args(rest)
-  if unknown:
-    raise UsageError(f"unrecognised arguments: {' '.join(unknown)}")
+  args = parser.parse_args(rest)
   if args.data_dir is not None:
     overrides.append(("data.dir", args.data_dir))
   try:

@@ -10,7 +10,6 @@ accuracies from DataSummary.csv beside them).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -18,6 +17,7 @@ import os
 import numpy as np
 
 from decompjax import config_utils
+from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
 METRICS = ("svm_acc", "knn1_acc", "knn5_acc", "knn10_acc", "silhouette_mean", "pca95_components", "perplexity",
@@ -32,14 +32,15 @@ def _floats(text: str, flag: str) -> list[float]:
 
 
 def parse(argv):
-  p = argparse.ArgumentParser(prog="decompjax sweep", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = parsing.Parser("decompjax sweep", __doc__)
   p.add_argument("suite", choices=["ucr"])
   p.add_argument("--datasets", required=True, help="comma-separated UCR names (2015 or 2018 spelling)")
   p.add_argument("--gammas", default="2,1,0.5")
   p.add_argument("--seeds", type=int, default=2, help="runs per model (seeds 0..N-1)")
   p.add_argument("--workdir", required=True)
   p.add_argument("--ucr_dir", default="", help="UCR root (default: the packaged sets)")
+  p.add_argument("--nan_policy", default="error", choices=["error", "interpolate"],
+                 help="missing values inside a series: refuse the file (default) or interpolate linearly")
   p.add_argument("--epochs", type=int, default=1500)
   p.add_argument("--steps", type=int, default=0, help="train steps per run (overrides --epochs)")
   p.add_argument("--batch_size", type=int, default=128, help="at most this, and at most n_train")
@@ -72,6 +73,7 @@ def run_configs(args, name: str, n_train: int, n_devices: int):
       preset = config_utils.preset_path("vqvae_ucr.py" if gamma is None else "barlow_vqvae_ucr.py")
       c = config_utils.load_config_file(preset + (f":{arg}" if arg else ""))
       c.data.ucr_dir, c.data.name, c.seed = args.ucr_dir, name, seed
+      c.data.nan_policy = args.nan_policy
       c.train.steps, c.optim.decay_steps, c.train.batch_size = steps, steps, batch
       c.mesh.num_devices = args.num_devices
       c.train.ckpt_every, c.train.progress, c.train.log_every = max(steps, 1), False, max(1, steps // 10)
@@ -87,6 +89,7 @@ def train_one(config, rundir: str, probe_steps: list[int], steps_per_epoch: int)
   from decompjax import registry, train  # noqa: PLC0415
   family = registry.get_family(config.model.family)
   history = []
+  config.train.eval_at_end = False  # each milestone and the end are evaluated below, into their own folders
   for milestone in probe_steps:  # intermediate probes: train up to the milestone (resuming), evaluate
     config.train.steps = milestone
     state = train.train_and_evaluate(config, rundir)
@@ -147,7 +150,7 @@ def main(argv: list[str]) -> int:
   n_dev = args.num_devices or jax.device_count()
   results = []
   for name in args.dataset_list:
-    data = ucr.load_ucr(root, name)
+    data = ucr.load_ucr(root, name, nan_policy=args.nan_policy)
     runs, steps, batch = run_configs(args, name, len(data.train_y), n_dev)
     spe = math.ceil(len(data.train_y) / batch)
     probe_steps = ([0] + list(range(args.probe_every * spe, steps, args.probe_every * spe))

@@ -7,8 +7,10 @@ Examples: {'waveform' float32 [T], 'factors' int32 [3] (waveform, freq_idx, amp_
 (decompjax.audio.mel), not stored.
 
 TFDS writes into an `incomplete.*` directory and renames it only after every shard and dataset_info.json are
-written, so a failed generation never reads back as a prepared dataset. Example order is TFDS's deterministic
-key-hash order (same every build); the trainer shuffles.
+written, so a failed generation never reads back as a prepared dataset. Opening a prepared dataset checks the
+record checksums of all its shards once (decompjax/data/shard_check.py), so a damaged file is one clear error
+before a run writes anything. Example order is TFDS's deterministic key-hash order (same every build); the
+trainer shuffles.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from etils import epath
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from decompjax.data import syntone
+from decompjax.data import shard_check, syntone, tfds_local
 
 _TFRECORD_OVERHEAD = 16  # per record: 8-byte length + 4-byte length crc + 4-byte data crc
 SPLITS = ("train", "validation")
@@ -56,7 +58,7 @@ def config_name(grid: syntone.SynToneGrid, val_fraction: float = 0.2, split_seed
   return name
 
 
-class Syntone(tfds.core.GeneratorBasedBuilder):
+class Syntone(tfds_local.LocallyGenerated, tfds.core.GeneratorBasedBuilder):
   """SynTone (Brima et al., ICLR 2024 Tiny Papers): 4 waveforms x frequencies x amplitudes, generated locally."""
 
   VERSION = tfds.core.Version("1.0.0")
@@ -69,6 +71,12 @@ class Syntone(tfds.core.GeneratorBasedBuilder):
   @classmethod
   def code_path(cls) -> epath.Path:
     return epath.Path(__file__)
+
+  def generation_message(self) -> str:
+    grid = self.builder_config.grid
+    size_mb = grid.num_examples * (4 * grid.num_samples + 64) / 1e6  # float32 clips + per-record framing
+    return (f"generating SynTone grid {grid.fingerprint()} ({grid.num_examples} clips, about {size_mb:,.0f} MB) "
+            f"into {self.data_dir} ...")
 
   def _info(self) -> tfds.core.DatasetInfo:
     length = self.builder_config.grid.num_samples
@@ -105,7 +113,8 @@ class Syntone(tfds.core.GeneratorBasedBuilder):
 def _builder(grid: syntone.SynToneGrid, data_dir, val_fraction: float, split_seed: int) -> Syntone:
   if not isinstance(grid, syntone.SynToneGrid):
     raise ValueError(f"grid must be a SynToneGrid, got {type(grid).__name__}")
-  return Syntone(config=SynToneConfig(grid, val_fraction, split_seed), data_dir=str(data_dir), file_format="tfrecord")
+  config = tfds_local.config_for(Syntone, SynToneConfig(grid, val_fraction, split_seed))
+  return Syntone(config=config, data_dir=str(data_dir), file_format="tfrecord")
 
 
 def build(grid: syntone.SynToneGrid, data_dir, *, val_fraction: float = 0.2, split_seed: int = 42) -> Syntone:
@@ -114,8 +123,7 @@ def build(grid: syntone.SynToneGrid, data_dir, *, val_fraction: float = 0.2, spl
   builder = _builder(grid, data_dir, val_fraction, split_seed)
   if not builder.is_prepared():
     pathlib.Path(data_dir).mkdir(parents=True, exist_ok=True)
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+    tfds_local.prepare(builder)
   return builder
 
 
@@ -132,19 +140,10 @@ def _check_split_files(builder: Syntone, split: str) -> None:
   expected = info.num_bytes + _TFRECORD_OVERHEAD * info.num_examples
   actual = sum(f.stat().st_size for f in files)
   if actual != expected:
-    bad = [f.name for f in files if not _tfrecord_readable(f)]
+    bad = [f.name for f, n in zip(files, info.shard_lengths) if not shard_check.records_intact(f, n)]
     raise ValueError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: shard files hold {actual} "
                      f"bytes but dataset_info expects {expected}; truncated or unreadable file(s): "
                      f"{bad or [f.name for f in files]} in {builder.data_dir}; delete that directory and rebuild")
-
-
-def _tfrecord_readable(path: pathlib.Path) -> bool:
-  try:
-    for _ in tf.data.TFRecordDataset(str(path)):
-      pass
-  except tf.errors.OpError:
-    return False
-  return True
 
 
 def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int = 0, process_count: int = 1,
@@ -166,9 +165,12 @@ def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int 
       raise FileNotFoundError(f"no prepared SynTone dataset for grid {grid} (config {builder.builder_config.name}) "
                               f"in {data_dir}; generate it first with build(grid, data_dir) or load(..., generate=True)")
   _check_split_files(builder, split)
+  shards = shard_check.of_builder(builder)
+  shard_check.verify(shards)  # every split: a damaged validation shard fails before training starts, too
   if process_count > 1 and builder.info.splits[split].num_examples < process_count:
     raise ValueError(f"split '{split}' has {builder.info.splits[split].num_examples} examples, fewer than the "
                      f"{process_count} processes reading it")
   host_split = tfds.split_for_jax_process(split, process_index=process_index, process_count=process_count)
   read_config = tfds.ReadConfig(shuffle_seed=0, interleave_cycle_length=1)  # 1 = files read in order: deterministic
-  return builder.as_dataset(split=host_split, shuffle_files=False, read_config=read_config)
+  return shard_check.remember(builder.as_dataset(split=host_split, shuffle_files=False, read_config=read_config),
+                              shards)

@@ -7,6 +7,9 @@ Layouts (looked up under `<root>/<name>/` and then `<root>/`):
 Import: label encoding fit on train (sorted unique labels, like sklearn's LabelEncoder) and applied to
 test; one global scalar mean/std over the whole train matrix (NaN-aware) applied to both splits; NaN -> 0,
 which turns the NaN padding of variable-length sets into zero right-padding; the official split.
+Missing values (NaN, '?') inside a series, i.e. before its last value, are not padding: by default they are
+an error naming the file and line; nan_policy='interpolate' fills them linearly (a leading gap takes the
+first value) before standardising. Zero-filling them would silently invent a signal.
 Series come out channels-last (N, L, C) float32. Ragged rows are padded to the longest series (train and
 test share one length) and reported as variable length; timestamped .ts files are rejected.
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 # UCR 2015 folder names whose 2018 names differ only in case/underscores are matched by `_norm`.
 _SPLITS = ("TRAIN", "TEST")
+NAN_POLICIES = ("error", "interpolate")
 
 
 @dataclasses.dataclass
@@ -79,7 +83,35 @@ def find_files(root, name: str) -> tuple[dict[str, pathlib.Path], str]:
                           f"{' ...' if len(tried) > 6 else ''}")
 
 
-def _read_delimited(path: pathlib.Path, delimiter: str | None) -> tuple[np.ndarray, list[np.ndarray]]:
+def _interior_missing(series: np.ndarray) -> np.ndarray:
+  """[L, C] mask of NaN before each channel's last value (trailing NaN pads a shorter series)."""
+  nan = np.isnan(series)
+  trailing = np.flip(np.cumprod(np.flip(nan, 0), 0), 0).astype(bool)
+  return nan & ~trailing
+
+
+def _fill_missing(series: np.ndarray, nan_policy: str, where: str) -> np.ndarray:
+  """Applies `nan_policy` to the missing values inside one [L, C] series; trailing NaN is left as padding."""
+  interior = _interior_missing(series)
+  if not interior.any():
+    return series
+  if nan_policy == "error":
+    positions = sorted(set((np.nonzero(interior)[0] + 1).tolist()))
+    shown = f"{positions[:8]}{' ...' if len(positions) > 8 else ''}"
+    raise ValueError(f"{where}: {int(interior.sum())} missing value(s) (NaN or '?') inside the series at "
+                     f"position(s) {shown} of {len(series)}; only trailing NaN (padding of a shorter series) is "
+                     "allowed: fix the file, or load it with nan_policy='interpolate' to fill the gaps linearly")
+  out = series.copy()
+  steps = np.arange(len(series))
+  for ch in np.flatnonzero(interior.any(0)):
+    known = ~np.isnan(series[:, ch])
+    gaps = interior[:, ch]
+    out[gaps, ch] = np.interp(steps[gaps], steps[known], series[known, ch])
+  return out
+
+
+def _read_delimited(path: pathlib.Path, delimiter: str | None,
+                    nan_policy: str) -> tuple[np.ndarray, list[np.ndarray]]:
   labels, rows = [], []
   with open(path, encoding="utf-8") as f:
     for lineno, line in enumerate(f, 1):
@@ -94,13 +126,13 @@ def _read_delimited(path: pathlib.Path, delimiter: str | None) -> tuple[np.ndarr
       if len(values) < 2:
         raise ValueError(f"{path}:{lineno}: a row needs a label and at least one value")
       labels.append(values[0])
-      rows.append(values[1:, None])
+      rows.append(_fill_missing(values[1:, None], nan_policy, f"{path}:{lineno}"))
   if not rows:
     raise ValueError(f"{path} holds no series")
   return np.asarray(labels), rows
 
 
-def _read_ts(path: pathlib.Path) -> tuple[np.ndarray, list[np.ndarray]]:
+def _read_ts(path: pathlib.Path, nan_policy: str) -> tuple[np.ndarray, list[np.ndarray]]:
   """sktime .ts: '@' header, then 'dim1:dim2:...:label' rows with comma-separated values."""
   header, labels, rows = {}, [], []
   in_data = False
@@ -127,7 +159,8 @@ def _read_ts(path: pathlib.Path) -> tuple[np.ndarray, list[np.ndarray]]:
       if rows and len(chans) != rows[0].shape[1]:
         raise ValueError(f"{path}:{lineno}: {len(chans)} dimensions, but earlier rows have {rows[0].shape[1]}")
       length = max(len(c) for c in chans)
-      rows.append(np.stack([np.pad(c, (0, length - len(c)), constant_values=np.nan) for c in chans], -1))
+      series = np.stack([np.pad(c, (0, length - len(c)), constant_values=np.nan) for c in chans], -1)
+      rows.append(_fill_missing(series, nan_policy, f"{path}:{lineno}"))
       labels.append(label.strip())
   if not rows:
     raise ValueError(f"{path} holds no series (missing @data section?)")
@@ -145,11 +178,12 @@ def _sniff_delimiter(path: pathlib.Path) -> str | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(root: str, name: str, standardize: bool) -> UCRData:
+def _load_cached(root: str, name: str, standardize: bool, nan_policy: str) -> UCRData:
   paths, layout = find_files(root, name)
   raw = {}
   for split, path in paths.items():
-    raw[split] = _read_ts(path) if layout == "ts" else _read_delimited(path, _sniff_delimiter(path))
+    raw[split] = (_read_ts(path, nan_policy) if layout == "ts"
+                  else _read_delimited(path, _sniff_delimiter(path), nan_policy))
   chans = {r.shape[1] for _, rows in raw.values() for r in rows}
   if len(chans) != 1:
     raise ValueError(f"UCR dataset {name!r}: train and test have different channel counts {sorted(chans)}")
@@ -175,11 +209,16 @@ def _load_cached(root: str, name: str, standardize: bool) -> UCRData:
   return UCRData(name, xs["TRAIN"], ys["TRAIN"], xs["TEST"], ys["TEST"], classes, variable, layout)
 
 
-def load_ucr(root, name: str, standardize: bool = True) -> UCRData:
-  """Loads one dataset (cached per process; the arrays are shared, do not modify them in place)."""
+def load_ucr(root, name: str, standardize: bool = True, nan_policy: str = "error") -> UCRData:
+  """Loads one dataset (cached per process; the arrays are shared, do not modify them in place).
+
+  nan_policy: what missing values inside a series become ('error' or 'interpolate'; see the module doc).
+  """
   if not name:
     raise ValueError("no UCR dataset name given (config.data.name)")
-  return _load_cached(str(pathlib.Path(root).expanduser().resolve()), name, standardize)
+  if nan_policy not in NAN_POLICIES:
+    raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+  return _load_cached(str(pathlib.Path(root).expanduser().resolve()), name, standardize, nan_policy)
 
 
 def packaged_dir() -> pathlib.Path:

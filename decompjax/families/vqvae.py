@@ -19,7 +19,7 @@ from decompjax.vqvae.model import VQVAE, reconstruction_losses
 
 def load_data(config) -> ucr.UCRData:
   return ucr.load_ucr(ucr.resolve_dir(config.data.ucr_dir), config.data.name,
-                      config.data.get("standardize", True))
+                      config.data.get("standardize", True), config.data.get("nan_policy", "error"))
 
 
 def build_vqvae(config, length: int, channels: int) -> VQVAE:

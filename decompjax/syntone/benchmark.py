@@ -106,6 +106,7 @@ def run_one(config, workdir: str, *, gif: bool, title: str = "") -> dict:
       log.info("reusing %s", metrics_path)
       return done
   t0 = time.perf_counter()
+  config.train.eval_at_end = False  # evaluated below, timed separately
   state = train.train_and_evaluate(config, workdir)
   t1 = time.perf_counter()
   results = registry.get_family(config.model.family).evaluate(config, state, workdir)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from decompjax import input_pipeline
-from decompjax.audio import griffin_lim
+from decompjax.audio import griffin_lim, wav
 from decompjax.evaluation import figures, probes
 from decompjax.evaluation.batching import map_batches
 from decompjax.metric_writer import read_metrics
@@ -107,15 +107,27 @@ def evaluate(config, state, workdir: str) -> dict:
   return results
 
 
+def figure_axes(config) -> figures.SpecAxes:
+  """Seconds, Hz and the front end's colour scale for the mel panels (model inputs in [0, 1])."""
+  spec = common.mel_spec(config)
+  if config.audio.frontend == "log_mel":
+    label, db_range = "log-mel (dB re full-scale sine)", (spec.log_db_min, spec.log_db_max)
+  else:  # 'syntone': linear mel power divided by its time frame's maximum
+    label, db_range = "mel power / frame max (linear)", None
+  return figures.mel_axes(spec.sample_rate, spec.hop_length, spec.n_mels, spec.fmin, spec.resolved_fmax, label,
+                          db_range)
+
+
 def write_figures(config, params, x, x_hat, mu, data, workdir, out_dir) -> list[str]:
   model = common.make_model(config)
+  spec_axes = figure_axes(config)
   decode = jax.jit(lambda z: model.apply({"params": params}, z, method=model.decode))
   rng = np.random.default_rng(config.seed)
   show = rng.choice(len(x), size=min(8, len(x)), replace=False)
   fv = data["factor_values"]
   titles = [f"w{int(fv[i, 0])} {fv[i, 1]:.0f}Hz a{fv[i, 2]:.2f}" for i in show]
   files = [figures.reconstructions(x[show, ..., 0], x_hat[show, ..., 0],
-                                   os.path.join(out_dir, "reconstructions.png"), titles)]
+                                   os.path.join(out_dir, "reconstructions.png"), titles, spec_axes)]
 
   # Traversal: every row starts again from the encoded sample (the original's grid accumulated changes).
   values = np.linspace(-config.eval.traversal_range, config.eval.traversal_range, 10)
@@ -125,11 +137,11 @@ def write_figures(config, params, x, x_hat, mu, data, workdir, out_dir) -> list[
   for i in range(d):
     zs[i, :, i] = values
   imgs = np.asarray(decode(jnp.asarray(zs.reshape(-1, d)))).reshape(d, len(values), *x.shape[1:3])
-  files.append(figures.traversal_grid(imgs, values, os.path.join(out_dir, "traversal.png")))
+  files.append(figures.traversal_grid(imgs, values, os.path.join(out_dir, "traversal.png"), spec_axes=spec_axes))
 
   z_prior = jax.random.normal(jax.random.key(config.seed), (16, d))
   files.append(figures.image_grid(np.asarray(decode(z_prior))[..., 0], os.path.join(out_dir, "prior_samples.png"),
-                                  title="decoded prior samples z ~ N(0, I)"))
+                                  title="decoded prior samples z ~ N(0, I)", spec_axes=spec_axes))
   records = read_metrics(workdir)
   if records:
     files.append(figures.loss_curves(records, os.path.join(out_dir, "loss_curves.png")))
@@ -138,5 +150,5 @@ def write_figures(config, params, x, x_hat, mu, data, workdir, out_dir) -> list[
   for k, i in enumerate(show[:config.eval.num_audio]):
     for tag, mel in (("input", x[i, ..., 0]), ("recon", x_hat[i, ..., 0])):
       audio = griffin_lim.mel_to_audio(mel, spec, mode=config.audio.frontend, n_iter=config.eval.griffin_lim_iters)
-      files.append(griffin_lim.write_wav(os.path.join(out_dir, f"audio_{k}_{tag}.wav"), audio, spec.sample_rate))
+      files.append(wav.write_wav(os.path.join(out_dir, f"audio_{k}_{tag}.wav"), audio, spec.sample_rate))
   return files

@@ -1,0 +1,230 @@
+"""Checks a built config against per-field rules, in one place, before anything runs.
+
+Called by `config_utils.build_config` and `config_utils.load_saved_config` (so the CLI refuses a bad value before
+JAX starts or a workdir exists) and by the trainer for configs built in Python. A rule applies where its field
+exists; rules that hold for one family only are keyed by `model.family` (an out-of-tree family gets the common
+rules). The first field that breaks its rule is one line: "config field 'train.steps' = -5: must be >= 1".
+
+Import-light on purpose (no JAX): the choice lists below repeat the lists of the code that reads each field;
+tests/test_config_validation.py checks that they agree.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from decompjax.errors import ConfigError
+
+# A check takes the value and returns None when it is fine, else what it must be ("must be >= 1").
+Check = Callable[[Any], "str | None"]
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+  return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def integer(low: int) -> Check:
+  def check(v):
+    if not _is_int(v):
+      return f"must be an integer >= {low}"
+    return None if v >= low else f"must be >= {low}"
+  return check
+
+
+def number(low: float, *, strict: bool = False) -> Check:
+  """A finite number >= low (> low if strict)."""
+  def check(v):
+    if _is_number(v) and (v > low if strict else v >= low):
+      return None
+    return f"must be a finite number {'>' if strict else '>='} {low:g}"
+  return check
+
+
+def interval(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Check:
+  def check(v):
+    if _is_number(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high):
+      return None
+    return f"must be {'>' if low_open else '>='} {low:g} and {'<' if high_open else '<='} {high:g}"
+  return check
+
+
+def one_of(choices: tuple[str, ...]) -> Check:
+  return lambda v: None if v in choices else f"must be one of {', '.join(repr(c) for c in choices)}"
+
+
+def positive_numbers(v) -> str | None:
+  ok = isinstance(v, (tuple, list)) and len(v) > 0 and all(_is_number(x) and x > 0 for x in v)
+  return None if ok else "must be a non-empty list of numbers > 0"
+
+
+def family_name(v) -> str | None:
+  return None if isinstance(v, str) and v else "must name a model family (decompjax.registry)"
+
+
+# The values the code accepts, where it reads the field (kept in step by tests/test_config_validation.py).
+CHOICES = {
+    "optim.name": ("adam", "adamw", "sgd"),                     # decompjax/optim.py make_optimizer
+    "loss.reduction": ("per_sample", "syntone"),                # decompjax/losses/vae.py REDUCTIONS
+    "loss.estimator": ("mss", "mss_paper", "mws"),              # decompjax/losses/tc.py ESTIMATORS
+    "audio.frontend": ("syntone", "log_mel"),                   # decompjax/audio/mel.py FRONTEND_MODES
+    "eval.protocol": ("corrected", "syntone_compat", "both"),   # decompjax/syntone/evaluate.py
+    "model.window": ("rect", "hann"),                           # decompjax/vqvae/stft.py window_array
+    "model.arch": ("large", "lstm", "conv", "dense"),           # decompjax/autodecompose/models.py ARCHS
+    "features.preset": ("notebook", "paper"),                   # decompjax/autodecompose/features.py PRESETS
+    "augment.preset": ("notebook", "paper"),                    # decompjax/autodecompose/augment.py PRESETS
+    "probe.pool": ("mean", "flatten"),
+    "data.nan_policy": ("error", "interpolate"),               # decompjax/data/ucr.py NAN_POLICIES                          # decompjax/autodecompose/inference.py pool
+}
+_BETA = interval(0, 1, high_open=True)  # Adam's b1/b2, SGD momentum
+
+COMMON: dict[str, Check] = {
+    "seed": integer(0),
+    "model.family": family_name,
+    "data.shuffle_buffer": integer(0),
+    "train.steps": integer(1),
+    "train.batch_size": integer(1),
+    "train.log_every": integer(1),
+    "train.ckpt_every": integer(1),
+    "train.keep_ckpts": integer(1),
+    "train.eval_every": integer(0),     # 0 = no validation pass
+    "train.eval_batches": integer(1),
+    "optim.name": one_of(CHOICES["optim.name"]),
+    "optim.lr": number(0),             # 0 freezes the parameters (used to test a fine-tune start)
+    "optim.b1": _BETA,
+    "optim.b2": _BETA,
+    "optim.eps": number(0),
+    "optim.weight_decay": number(0),
+    "optim.momentum": _BETA,
+    "optim.grad_clip": number(0),       # 0 = off
+    "optim.warmup_steps": integer(0),
+    "optim.decay_steps": integer(0),    # 0 = no decay
+    "mesh.num_devices": integer(0),     # 0 = every visible device
+    "mesh.cpu_devices": integer(0),     # 0 = auto
+    "eval.num_examples": integer(1),
+    "eval.batch_size": integer(1),
+}
+
+SYNTONE: dict[str, Check] = {
+    "model.latent_dim": integer(1),
+    "loss.reduction": one_of(CHOICES["loss.reduction"]),
+    "data.grid.sample_rate": integer(1),
+    "data.grid.freq_start": number(0, strict=True),
+    "data.grid.freq_end": number(0),    # 0 = Nyquist
+    "data.grid.num_freqs": integer(1),
+    "data.grid.amp_start": number(0, strict=True),
+    "data.grid.amp_end": number(0, strict=True),
+    "data.grid.num_amps": integer(1),
+    "data.grid.seed": integer(0),
+    "audio.n_fft": integer(1),
+    "audio.hop": integer(1),
+    "audio.n_mels": integer(1),
+    "audio.fmin": number(0),
+    "audio.fmax": number(0),            # 0 = Nyquist
+    "audio.frontend": one_of(CHOICES["audio.frontend"]),
+    "eval.protocol": one_of(CHOICES["eval.protocol"]),
+    "eval.traversal_range": number(0, strict=True),
+    "eval.num_audio": integer(0),
+    "eval.griffin_lim_iters": integer(1),
+    "eval.metric_train_size": integer(1),
+}
+
+VQVAE: dict[str, Check] = {
+    "model.n_fft": integer(4),          # log2(n_fft) - 1 > 0 sets the downsampling; default hop n_fft // 4 >= 1
+    "model.hop": integer(0),            # 0 = n_fft // 4
+    "model.window": one_of(CHOICES["model.window"]),
+    "model.dim": integer(1),
+    "model.n_resnet_blocks": integer(0),
+    "model.downsampled_width": integer(1),
+    "model.codebook_size": integer(1),
+    "model.decay": interval(0, 1),
+    "model.commitment": number(0),
+    "model.kmeans_iters": integer(0),
+    "model.dead_code_threshold": number(0),
+    "data.nan_policy": one_of(CHOICES["data.nan_policy"]),
+    "eval.kmeans_repeats": integer(1),
+    "eval.num_recon_plots": integer(0),
+}
+
+AUTODECOMPOSE: dict[str, Check] = {
+    "model.arch": one_of(CHOICES["model.arch"]),
+    **{f"model.{k}": integer(1) for k in ("emb_dim", "n_mels", "kernel", "enc_conv", "enc_lstm", "enc_dense",
+                                          "dec_conv", "dec_lstm", "dec_dense")},
+    **{f"model.{k}": integer(0) for k in ("enc_conv_layers", "enc_lstm_layers", "dec_conv_layers",
+                                          "dec_lstm_layers")},
+    "features.preset": one_of(CHOICES["features.preset"]),
+    "augment.preset": one_of(CHOICES["augment.preset"]),
+    "data.simvowels.num_train": integer(1),
+    "data.simvowels.num_validation": integer(1),
+    "data.simvowels.num_test": integer(1),
+    "data.simvowels.seed": integer(0),
+    "data.corpus.holdout_every": integer(1),
+    "data.corpus.max_files_per_speaker": integer(0),  # 0 = all
+    "probe.seconds": positive_numbers,
+    "probe.seeds": integer(1),
+    "probe.pool": one_of(CHOICES["probe.pool"]),
+    "probe.test_fraction": interval(0, 1, low_open=True, high_open=True),
+    "probe.tsne_points": integer(0),   # 0 = no t-SNE figure
+}
+
+FAMILY_RULES: dict[str, dict[str, Check]] = {
+    "beta_vae": {**SYNTONE, "model.beta": number(0)},
+    "beta_tcvae": {**SYNTONE, "loss.alpha": number(0), "loss.beta": number(0), "loss.gamma": number(0),
+                   "loss.estimator": one_of(CHOICES["loss.estimator"]), "loss.dataset_size": integer(0)},
+    "factor_vae": {**SYNTONE, "loss.kl_weight": number(0), "loss.gamma": number(0),
+                   "loss.disc_lr": number(0, strict=True), "loss.disc_b1": _BETA, "loss.disc_b2": _BETA,
+                   "loss.disc_hidden": integer(1), "loss.disc_layers": integer(1)},
+    "vqvae": VQVAE,
+    "barlow_vqvae": {**VQVAE, "model.gamma": number(0), "model.bt_lambda": number(0),
+                     "model.projector_width": integer(1), "model.amp_rate": number(0),
+                     "model.flip_p": interval(0, 1), "model.slope_rate": number(0),
+                     "model.phase_max_change": number(0), "model.jitter_std": number(0),
+                     "model.slice_rate": interval(0, 1, high_open=True), "model.slice_p": interval(0, 1)},
+    "autodecompose": AUTODECOMPOSE,
+}
+
+_MISSING = object()
+
+
+def _get(config, path: str):
+  node = config
+  for key in path.split("."):
+    if not hasattr(node, "keys") or key not in node:
+      return _MISSING
+    node = node[key]
+  return node
+
+
+def _cross_field(config, family: str):
+  """-> (field, value, what it must be) for the first rule that involves two fields, else None."""
+  warmup, decay = _get(config, "optim.warmup_steps"), _get(config, "optim.decay_steps")
+  if _is_int(warmup) and _is_int(decay) and decay > 0 and decay <= max(warmup, 1):
+    return ("optim.decay_steps", decay, f"must be > optim.warmup_steps ({warmup}) and > 1, or 0 for no decay "
+            "(the cosine schedule's length includes the warmup)")
+  batch = _get(config, "train.batch_size")
+  if family == "factor_vae" and _is_int(batch) and batch % 2:
+    return ("train.batch_size", batch, "must be even for factor_vae (each batch is split into a VAE half and a "
+            "discriminator half)")
+  n_fft, hop = _get(config, "model.n_fft"), _get(config, "model.hop")
+  if family in ("vqvae", "barlow_vqvae") and _is_int(n_fft) and _is_int(hop) and (hop or n_fft // 4) > 0 \
+      and n_fft % (hop or n_fft // 4):
+    return ("model.hop", hop, f"must divide model.n_fft ({n_fft}); 0 = n_fft // 4 = {n_fft // 4}")
+  return None
+
+
+def validate(config) -> None:
+  """Raises ConfigError (config_utils.ConfigError) naming the first field that breaks its rule."""
+  family = _get(config, "model.family")
+  rules = {**COMMON, **FAMILY_RULES.get(family, {})}
+  for path, check in rules.items():
+    value = _get(config, path)
+    problem = None if value is _MISSING else check(value)
+    if problem:
+      raise ConfigError(f"config field '{path}' = {value!r}: {problem}")
+  broken = _cross_field(config, family)
+  if broken:
+    path, value, problem = broken
+    raise ConfigError(f"config field '{path}' = {value!r}: {problem}")

@@ -1,0 +1,55 @@
+"""What our TFDS builders share: data generated on this machine, described as such, under any config name.
+
+TFDS is written for downloaded datasets: it prints "Downloading and preparing dataset ..." and "... downloaded
+and prepared", warns "Using custom data configuration" for every grid that is not the registered default, and
+refuses a config object named like a registered one unless it is that very object.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+import tensorflow_datasets as tfds
+
+
+class LocallyGenerated:
+  """Mixin (before tfds.core.GeneratorBasedBuilder): one line of our own replaces TFDS's download messages."""
+
+  def generation_message(self) -> str:
+    raise NotImplementedError
+
+  def _log_download_bytes(self) -> None:  # TFDS calls it right before generating
+    print(self.generation_message(), flush=True)
+
+  def _log_download_done(self) -> None:  # the caller reports the result
+    pass
+
+
+def config_for(builder_cls, config):
+  """The registered config when `config` has its name (config names encode every field), else `config`."""
+  return builder_cls.get_builder_config(name=config.name, version=config.version) or config
+
+
+def prepare(builder) -> None:
+  """Generates the dataset (TFDS writes into incomplete.* and renames when complete: no half-built reads)."""
+  tfds.display_progress_bar(sys.stderr.isatty())  # bar frames only on a terminal, never into log files
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      try_download_gcs=False, download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+
+
+class _DropLocalDataNoise(logging.Filter):
+  # A custom config is how every non-default grid is named, and a not-yet-generated folder has no
+  # dataset_info.json: normal here, not warnings.
+  _PREFIXES = ("Using custom data configuration", "Variant folder ")
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not (record.name == "absl" and str(record.msg).startswith(self._PREFIXES))
+
+
+def _install_filter() -> None:
+  logger = logging.getLogger("absl")
+  if not any(isinstance(f, _DropLocalDataNoise) for f in logger.filters):
+    logger.addFilter(_DropLocalDataNoise())
+
+
+_install_filter()
