@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import interp1d
 
-from decompjax.autodecompose import augment
+from decompjax.families.autodecompose import augment
 
 from benchmarks.timing import best_of, train_step_on_mesh
 
@@ -79,12 +79,12 @@ def numpy_triplet(rng, mel):
 
 def _train_rate(arch_args: str, steps: int) -> float:
   from configs import autodecompose as cfg_mod
-  from decompjax.families import autodecompose as fam
+  from decompjax.families.autodecompose import family as fam
   c = cfg_mod.get_config(arch_args)
   c.train.batch_size = BATCH
   batch = {"mel": np.random.default_rng(0).random((BATCH, 64, 80)).astype(np.float32),
            "speaker": np.zeros(BATCH, np.int32)}
-  state, step, batch = train_step_on_mesh(fam.FAMILY, c, batch)
+  state, step, batch = train_step_on_mesh(fam.AUTODECOMPOSE, c, batch)
   state, m = step(state, batch, jax.random.key(0))   # compile
   jax.block_until_ready(m)
   start = time.perf_counter()

@@ -21,10 +21,8 @@ import jax.numpy as jnp
 import optax
 
 from decompjax import config_utils, cpu_devices, input_pipeline, sharding, train
-from decompjax.families import beta_vae
-from decompjax.losses.vae import beta_vae_loss
-from decompjax.optim import make_optimizer
-from decompjax.syntone import common
+from decompjax.families.syntone_vae import data as sv_data, family as sv_family, model as sv_model
+from decompjax.families.syntone_vae.loss import beta_vae_loss
 
 PRESET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "syntone_beta_vae.py")
 
@@ -59,15 +57,16 @@ def run(steps: int = 20, batch: int = 64, rounds: int = 3) -> list[dict]:
   data_dir = os.environ.get("DECOMPJAX_BENCH_DATA", os.path.join(tempfile.gettempdir(), "decompjax_bench_data"))
   config = config_utils.build_config(PRESET + ":demo", [("data.dir", data_dir), ("train.batch_size", str(batch))])
   mesh = sharding.make_mesh()
-  ds = common.make_dataset(config, "train")
+  ds = sv_data.make_dataset(config, "train")
   it = input_pipeline.batched_numpy(ds, batch, seed=0, shuffle_buffer=10_000, cache=True)
   host_batches = [next(it) for _ in range(4)]
   example = host_batches[0]
-  state0 = beta_vae.FAMILY.init_state(config, jax.random.key(0), example)
+  tx = sv_family.BETA_VAE.make_tx(config)
+  state0 = sv_family.BETA_VAE.init_state(config, jax.random.key(0), example, tx)
   rows = []
 
   # Model only: precomputed inputs.
-  model, tx = common.make_model(config), make_optimizer(config.optim)
+  model = sv_model.make_model(config)
 
   def model_step(state, x, rng):
     def loss_fn(p):
@@ -77,7 +76,7 @@ def run(steps: int = 20, batch: int = 64, rounds: int = 3) -> list[dict]:
     upd, opt = tx.update(g, state.opt_state, state.params)
     return state.replace(params=optax.apply_updates(state.params, upd), opt_state=opt), loss
 
-  to_mel = jax.jit(lambda w: common.model_input(config, w), out_shardings=sharding.data_sharded(mesh))
+  to_mel = jax.jit(lambda w: sv_model.model_input(config, w), out_shardings=sharding.data_sharded(mesh))
   mels = [to_mel(sharding.to_global_batch(b, mesh)["waveform"]) for b in host_batches]
   state_shardings = train.make_state_shardings(state0, mesh)
   step = jax.jit(model_step, donate_argnums=0, in_shardings=(state_shardings, sharding.data_sharded(mesh), None),
@@ -87,7 +86,7 @@ def run(steps: int = 20, batch: int = 64, rounds: int = 3) -> list[dict]:
            dict(name="model-only compile", value=c, unit="s")]
 
   # Real step with the on-device mel, inputs already on device.
-  step_fn = train.compile_train_step(beta_vae.FAMILY, config, mesh, state_shardings)
+  step_fn = train.compile_train_step(sv_family.BETA_VAE, config, mesh, state_shardings)
   dev_batches = [sharding.to_global_batch(b, mesh) for b in host_batches]
   c, sps, state = _time(step_fn, jax.device_put(jax.tree.map(jnp.copy, state0), state_shardings), dev_batches,
                         steps, rounds)

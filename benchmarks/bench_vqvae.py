@@ -38,17 +38,17 @@ def run(iters: int = 5, length: int = 140, batch_size: int = 128, plain: bool = 
         projector_widths: tuple[int, ...] = (512,)) -> list[dict]:
   """The plain VQ-VAE and the Barlow VQ-VAE with the given projector widths (4096: bench_barlow_wide)."""
   from configs import barlow_vqvae_ucr, vqvae_ucr
-  from decompjax.families import barlow_vqvae, vqvae
+  from decompjax.families.vqvae import family as vq_family
   x = np.random.default_rng(0).normal(size=(batch_size, length, 1)).astype(np.float32)
   batch = {"x": x, "label": np.zeros(batch_size, np.int32)}
-  cases = [("vqvae", vqvae, vqvae_ucr.get_config(), None)] if plain else []
+  cases = [("vqvae", vq_family.VQVAE, vqvae_ucr.get_config(), None)] if plain else []
   for width in projector_widths:
-    cases.append((f"barlow_vqvae_p{width}", barlow_vqvae, barlow_vqvae_ucr.get_config(), width))
+    cases.append((f"barlow_vqvae_p{width}", vq_family.BARLOW_VQVAE, barlow_vqvae_ucr.get_config(), width))
   rows = []
   for name, fam, config, width in cases:
     if width:
       config.model.projector_width = width
-    ms, compile_s = _time_step(fam.FAMILY, config, batch, iters)
+    ms, compile_s = _time_step(fam, config, batch, iters)
     ref = REFERENCE_MS[name]
     label = f"{name} L{length} B{batch_size} train step"
     rows.append({"name": f"{label} (torch 2-core {ref:.0f} ms)", "value": ms, "unit": "ms/step",

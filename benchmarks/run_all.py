@@ -3,8 +3,8 @@
 Each module in MODULES exposes `run() -> list[dict(name, value, unit)]` and may set `CPU_DEVICES`, the CPU
 device split its models train with by default (their presets' `config.mesh.cpu_devices`; 1 if unset). Every
 module runs in a fresh Python process, because JAX fixes the CPU device count when it starts;
-$DECOMPJAX_CPU_DEVICES overrides it for all of them. Timings depend on the machine: the header prints what ran
-them. `python -m benchmarks.run_all [substring ...]` runs a subset.
+`--cpu_devices=N|auto` overrides it for all of them. Timings depend on the machine: the header prints what ran
+them. `python -m benchmarks.run_all [--cpu_devices=N] [substring ...]` runs a subset.
 """
 from __future__ import annotations
 
@@ -29,17 +29,19 @@ _CHILD = """
 import importlib, json, sys
 from decompjax import cpu_devices
 module = importlib.import_module(sys.argv[1])
-cpu_devices.configure(getattr(module, "CPU_DEVICES", 1))
+cpu_devices.configure(sys.argv[2] if len(sys.argv) > 2 else getattr(module, "CPU_DEVICES", 1))
 import jax
 rows = module.run()
 print("@@ROWS@@" + json.dumps({"devices": jax.device_count(), "rows": rows}, default=float))
 """
 
 
-def run_module(name: str) -> dict:
-  """Runs `name`.run() in a fresh interpreter; returns {'devices': n, 'rows': [...]}."""
+def run_module(name: str, cpu_devices: str | None = None) -> dict:
+  """Runs `name`.run() in a fresh interpreter (on `cpu_devices`, else the module's CPU_DEVICES); returns
+  {'devices': n, 'rows': [...]}."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  out = subprocess.run([sys.executable, "-c", _CHILD, name], cwd=root, capture_output=True, text=True)
+  args = [sys.executable, "-c", _CHILD, name] + ([cpu_devices] if cpu_devices is not None else [])
+  out = subprocess.run(args, cwd=root, capture_output=True, text=True)
   for line in out.stdout.splitlines():
     if line.startswith("@@ROWS@@"):
       return json.loads(line[len("@@ROWS@@"):])
@@ -50,10 +52,13 @@ def run_module(name: str) -> dict:
 def main(argv: list[str]) -> int:
   import jax  # for the version only; JAX's backends are not started in this process
 
-  from decompjax.cpu_devices import ENV_VAR
+  from decompjax import cli, cpu_devices
+  argv, split = cli.pop_cpu_devices_flag(argv)
+  if split is not None:
+    cpu_devices.parse(split)  # a bad value fails before any benchmark runs
   wanted = [m for m in MODULES if (not argv or any(a in m for a in argv)) and importlib.util.find_spec(m)]
   print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__}"
-        + (f", ${ENV_VAR}={os.environ[ENV_VAR]}" if os.environ.get(ENV_VAR) else ""))
+        + (f", --cpu_devices={split}" if split is not None else ""))
   failures = 0
   print(f"{'benchmark':<24} {'measurement':<52} {'value':>12}  unit")
   print("-" * 100)
@@ -61,7 +66,7 @@ def main(argv: list[str]) -> int:
     short = name.split(".")[-1]
     t0 = time.perf_counter()
     try:  # report and carry on: one broken benchmark should not hide the others
-      result = run_module(name)
+      result = run_module(name, split)
     except Exception as e:  # noqa: BLE001
       print(f"{short:<24} FAILED: {type(e).__name__}: {e}")
       failures += 1

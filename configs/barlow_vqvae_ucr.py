@@ -6,6 +6,8 @@
 compat.frozen_projector=True reproduces the original, whose projector was missing from the optimizer and
 stayed at its random init (its BatchNorm statistics still updated).
 """
+import ml_collections
+
 from configs import vqvae_ucr
 from configs.common import parse_arg
 
@@ -19,15 +21,17 @@ def get_config(arg=None):
   c.model.projector_width = 512 if a.cpu else 4096
   # A 4096-wide projector is big matmuls, which run faster on one multi-threaded CPU device.
   c.mesh.cpu_devices = 0 if a.cpu else 1
+  # The two views' augmentations (decompjax/families/vqvae/augment.py).
+  c.augment = ml_collections.ConfigDict()
   # experiment.py's all_augs; applied in the fixed order AmpR, flip, slope, STFT, jitter, slice.
-  c.model.augmentations = "AmpR,STFT,jitter,slope,flip"
-  c.model.amp_rate = 0.1
-  c.model.flip_p = 0.5
-  c.model.slope_rate = 0.01
-  c.model.phase_max_change = 0.7853981633974483  # pi/4
-  c.model.jitter_std = 0.1
-  c.model.slice_rate = 0.2
-  c.model.slice_p = 0.3
+  c.augment.names = "AmpR,STFT,jitter,slope,flip"
+  c.augment.amp_rate = 0.1
+  c.augment.flip_p = 0.5
+  c.augment.slope_rate = 0.01
+  c.augment.phase_max_change = 0.7853981633974483  # pi/4
+  c.augment.jitter_std = 0.1
+  c.augment.slice_rate = 0.2
+  c.augment.slice_p = 0.3
   c.compat.frozen_projector = False
   if a.smoke:
     c.model.projector_width = 32

@@ -1,5 +1,16 @@
 """Fields every preset shares. Each `configs/<name>.py:get_config(arg)` starts from `base_config()`.
 
+THE CONFIG RULE (README "Configs"; every family and preset follows it):
+  config.model    the family, its architecture and EVERY objective weight (beta, gamma, alpha, VQ commitment,
+                  Barlow lambda, FactorVAE gamma and KL weight, the TC estimator, the loss reduction)
+  config.optim    the optimiser; a second one has its own complete group (a discriminator's: config.optim.disc,
+                  every field explicit). Defaults live here only: decompjax/optim.py has no fallbacks
+  config.augment  augmentations
+  config.compat   switches that reproduce a defect of an original implementation (off = fixed)
+  config.data     the dataset (name, dir, grid / split, shuffle buffer)
+  config.train, config.mesh, config.eval, seed, init_from: the run itself
+Command-line flags are --snake_case; any field is set with --config.a.b=value.
+
 `arg` is the string after ':' in `--config=configs/x.py:arg`; `parse_arg` turns 'smoke,steps=3' into a
 ConfigDict so presets can offer tiny variants for tests without a second file.
 """
@@ -70,6 +81,14 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.eval_batches = 4
   c.train.progress = True     # tqdm progress bar (process 0 only)
   c.train.eval_at_end = True  # run the family's evaluation (as `decompjax eval`) after the last step
+  # Best-by-validation checkpoint: '' = off; else a metric of the validation pass ('val/loss' or 'loss'; see the
+  # family's make_eval_step), kept in <workdir>/checkpoints_best/ beside the last keep_ckpts and written only when
+  # it improves. Needs eval_every > 0 and a family with make_eval_step.
+  c.train.keep_best_by = ""
+  c.train.keep_best_mode = "min"  # 'min' or 'max': which way keep_best_by improves
+  # Stop after this many validation passes without a new best keep_best_by (0 = off; needs keep_best_by); the
+  # final checkpoint is still written.
+  c.train.early_stop_patience = 0
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"
@@ -83,12 +102,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.warmup_steps = 0
   c.optim.decay_steps = 0
 
-  c.loss = ml_collections.ConfigDict()
-
   c.mesh = ml_collections.ConfigDict()
   c.mesh.num_devices = 0     # 0 = every visible device
   # JAX devices a CPU host is split into (decompjax/cpu_devices.py): 1 = JAX's one device on all cores;
-  # 0 = auto (2 per core, power of two, <= 8). No effect on GPU/TPU. --cpu_devices / $DECOMPJAX_CPU_DEVICES win.
+  # 0 = auto (2 per core, power of two, <= 8). No effect on GPU/TPU. --cpu_devices wins.
   c.mesh.cpu_devices = 1
 
   c.eval = ml_collections.ConfigDict()

@@ -13,7 +13,7 @@ def get_config(arg=None):
   # beta is per sample here. The original's BetaVAELoss(4) summed the reconstruction over the batch of 64 but
   # averaged the KL, i.e. beta_per_sample = 4/64; with Adam (invariant to a constant loss scale) 0.0625 per
   # sample trains exactly like the original. Per-sample beta=4 on this sparse, [0, 1]-scaled input collapses
-  # the posterior. Literal original expression: --config.loss.reduction=syntone --config.model.beta=4.
+  # the posterior. Literal original expression: --config.model.reduction=syntone --config.model.beta=4.
   c.model.beta = 4.0 / 64
-  c.loss.reduction = "per_sample"
+  c.model.reduction = "per_sample"   # 'syntone' = original's batch-summed reconstruction
   return c

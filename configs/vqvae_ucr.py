@@ -30,6 +30,10 @@ def get_config(arg=None):
 
   c.data.name = "ECG200"
   c.data.ucr_dir = ""
+  # Series length and channel count (the model's input shape); 0 = from the data, filled in before the run
+  # saves config.json (so restoring a checkpoint needs no data).
+  c.data.length = 0
+  c.data.channels = 0
   c.data.standardize = True        # one global scalar mean/std of the train matrix
   # Missing values inside a series (trailing NaN padding is always 0): "error" (default) or "interpolate".
   c.data.nan_policy = "error"

@@ -28,20 +28,22 @@ import sys
 import jax
 import orbax.checkpoint as ocp
 
+from decompjax.errors import MissingInputError, UserError
+
 log = logging.getLogger(__name__)
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(UserError, ValueError):
   """The workdir holds a checkpoint of a different model (family or parameter shapes)."""
 
 
-class CheckpointCorruptError(ValueError):
+class CheckpointCorruptError(UserError, ValueError):
   """No step of a checkpoint folder restores (each one is damaged), or the requested step is damaged."""
 
 
-class CheckpointWriteError(ValueError):
-  """A checkpoint could not be written (disk full, read-only filesystem, no permission). A ValueError so the
-  CLI reports it as one line (errors.USER_ERRORS): the user fixes it by freeing space or choosing a path."""
+class CheckpointWriteError(UserError, ValueError):
+  """A checkpoint could not be written (disk full, read-only filesystem, no permission). A UserError, so the
+  CLI reports it as one line: the user fixes it by freeing space or choosing a path."""
 
 
 def describe_tree(tree) -> dict[str, str]:
@@ -133,7 +135,7 @@ class Checkpointer:
       logging.getLogger(name).addFilter(_DUPLICATE_ERRORS_FILTER)  # idempotent
     if read_only:
       if not os.path.isdir(self.directory):
-        raise FileNotFoundError(f"no checkpoint folder {self.directory}")
+        raise MissingInputError(f"no checkpoint folder {self.directory}")
       # Not orbax's read_only option: that logs a warning on every open; these options write nothing either.
       # lightweight_initialize: no per-step metadata read on open (orbax would warn about each damaged step
       # on top of restore_newest's one warning).
@@ -210,7 +212,7 @@ class Checkpointer:
     `restore_newest`."""
     step = self.latest_step() if step is None else step
     if step is None:
-      raise FileNotFoundError(f"no checkpoint in {self.directory}")
+      raise MissingInputError(f"no checkpoint in {self.directory}")
     restored = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
     return restored["state"]
 
@@ -224,10 +226,10 @@ class Checkpointer:
     steps = sorted(self.all_steps(), reverse=True)
     if step is not None:
       if step not in steps:
-        raise FileNotFoundError(f"no checkpoint of step {step} in {self.directory} (steps: {sorted(steps)})")
+        raise MissingInputError(f"no checkpoint of step {step} in {self.directory} (steps: {sorted(steps)})")
       steps = [step]
     if not steps:
-      raise FileNotFoundError(f"no checkpoint in {self.directory}")
+      raise MissingInputError(f"no checkpoint in {self.directory}")
     damaged: dict[int, str] = {}
     for candidate in steps:
       try:

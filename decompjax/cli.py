@@ -12,10 +12,12 @@ import logging
 import os
 import sys
 
+from decompjax.errors import USER_ERRORS, UsageError
+
 COMMANDS = {
     "train": "train a model: --config=configs/X.py[:arg] --workdir=DIR [--config.a.b=value ...]",
     "eval": "evaluate the latest checkpoint of a workdir: --workdir=DIR",
-    "data": "generate a dataset locally: data syntone --out DIR [grid flags]",
+    "data": "prepare or generate data: data prepare --config=FILE | data syntone --out=DIR [grid flags]",
     "demo": "generate a reduced SynTone grid, train a beta-VAE, evaluate it: --workdir=DIR",
     "benchmark": "train and score the SynTone benchmark models: benchmark syntone --workdir=DIR",
     "sweep": "UCR gamma sweep of VQ-VAE vs Barlow VQ-VAE: sweep ucr --datasets=A,B --workdir=DIR",
@@ -52,7 +54,7 @@ def pop_cpu_devices_flag(argv: list[str]) -> tuple[list[str], str | None]:
       value = arg.split("=", 1)[1]
     elif arg == "--cpu_devices":
       if i + 1 >= len(argv):
-        raise ValueError("--cpu_devices needs a value: a positive integer or 'auto'")
+        raise UsageError("--cpu_devices needs a value: a positive integer or 'auto'")
       value, i = argv[i + 1], i + 1
     else:
       rest.append(arg)
@@ -80,19 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"decompjax: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
     return 2
   from decompjax import cpu_devices
-  try:  # applied by the trainer / restore before JAX starts, over config.mesh.cpu_devices
+  try:  # the command applies it at its entry (cpu_devices.configure_for), over config.mesh.cpu_devices
     rest, cpu_flag = pop_cpu_devices_flag(rest)
-    if cpu_flag is not None:
-      cpu_devices.parse(cpu_flag)
-      os.environ[cpu_devices.ENV_VAR] = cpu_flag
+    cpu_devices.set_command_line(cpu_flag)
   except ValueError as e:
     print(f"decompjax {name}: error: {e}", file=sys.stderr)
     return 2
   module = importlib.import_module(f"decompjax.commands.{name}")
-  from decompjax.errors import USER_ERRORS
   try:
     return int(module.main(rest) or 0)
-  except USER_ERRORS as e:
+  except USER_ERRORS as e:  # the user's to fix: one line. Anything else is a bug and keeps its traceback.
     print(f"decompjax {name}: error: {e}", file=sys.stderr)
     return 2
   except KeyboardInterrupt:

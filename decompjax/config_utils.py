@@ -18,6 +18,7 @@ from typing import Iterable
 import ml_collections
 
 from decompjax import config_validation
+from decompjax import errors
 from decompjax.errors import ConfigError  # also config_utils.ConfigError, as before
 
 
@@ -136,10 +137,14 @@ def build_config(spec: str, overrides: list[tuple[str, str]]) -> ml_collections.
 
 
 def save_config(config: ml_collections.ConfigDict, path: str) -> None:
+  """Writes config.json atomically; a read-only or full disk is a WriteError naming the path."""
   tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-  os.replace(tmp, path)
+  try:
+    with open(tmp, "w") as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+    os.replace(tmp, path)
+  except OSError as e:
+    raise errors.write_error(path, e) from e
 
 
 def load_saved_config(path: str, overrides: Iterable[tuple[str, str]] = ()) -> ml_collections.ConfigDict:

@@ -68,16 +68,16 @@ def family_name(v) -> str | None:
 # The values the code accepts, where it reads the field (kept in step by tests/test_config_validation.py).
 CHOICES = {
     "optim.name": ("adam", "adamw", "sgd"),                     # decompjax/optim.py make_optimizer
-    "loss.reduction": ("per_sample", "syntone"),                # decompjax/losses/vae.py REDUCTIONS
-    "loss.estimator": ("mss", "mss_paper", "mws"),              # decompjax/losses/tc.py ESTIMATORS
+    "model.reduction": ("per_sample", "syntone"),               # decompjax/losses/vae.py REDUCTIONS
+    "model.tc_estimator": ("mss", "mss_paper", "mws"),          # decompjax/losses/tc.py ESTIMATORS
     "audio.frontend": ("syntone", "log_mel"),                   # decompjax/audio/mel.py FRONTEND_MODES
-    "eval.protocol": ("corrected", "syntone_compat", "both"),   # decompjax/syntone/evaluate.py
-    "model.window": ("rect", "hann"),                           # decompjax/vqvae/stft.py window_array
-    "model.arch": ("large", "lstm", "conv", "dense"),           # decompjax/autodecompose/models.py ARCHS
-    "features.preset": ("notebook", "paper"),                   # decompjax/autodecompose/features.py PRESETS
-    "augment.preset": ("notebook", "paper"),                    # decompjax/autodecompose/augment.py PRESETS
-    "probe.pool": ("mean", "flatten"),
-    "data.nan_policy": ("error", "interpolate"),               # decompjax/data/ucr.py NAN_POLICIES                          # decompjax/autodecompose/inference.py pool
+    "eval.protocol": ("corrected", "syntone_compat", "both"),   # decompjax/families/syntone_vae/evaluate.py PROTOCOLS
+    "model.window": ("rect", "hann"),                           # decompjax/audio/stft.py window_array
+    "model.arch": ("large", "lstm", "conv", "dense"),           # decompjax/families/autodecompose/model.py ARCHS
+    "features.preset": ("notebook", "paper"),                   # decompjax/audio/speech_features.py PRESETS
+    "augment.preset": ("notebook", "paper"),                    # decompjax/families/autodecompose/augment.py PRESETS
+    "probe.pool": ("mean", "flatten"),                          # decompjax/families/autodecompose/model.py pool
+    "data.nan_policy": ("error", "interpolate"),               # decompjax/data/ucr.py NAN_POLICIES
 }
 _BETA = interval(0, 1, high_open=True)  # Adam's b1/b2, SGD momentum
 
@@ -110,7 +110,7 @@ COMMON: dict[str, Check] = {
 
 SYNTONE: dict[str, Check] = {
     "model.latent_dim": integer(1),
-    "loss.reduction": one_of(CHOICES["loss.reduction"]),
+    "model.reduction": one_of(CHOICES["model.reduction"]),
     "data.grid.sample_rate": integer(1),
     "data.grid.freq_start": number(0, strict=True),
     "data.grid.freq_end": number(0),    # 0 = Nyquist
@@ -132,6 +132,17 @@ SYNTONE: dict[str, Check] = {
     "eval.metric_train_size": integer(1),
 }
 
+# decompjax/families/vqvae/augment.py ORDER: the Barlow views' augmentations, named in a comma-separated list.
+VQ_AUGMENTATIONS = ("AmpR", "flip", "slope", "STFT", "jitter", "slice")
+
+
+def augmentation_names(v) -> str | None:
+  names = [n.strip() for n in v.split(",") if n.strip()] if isinstance(v, str) else None
+  if names is not None and all(n in VQ_AUGMENTATIONS for n in names):
+    return None
+  return f"must be a comma-separated list of {', '.join(VQ_AUGMENTATIONS)} (or empty)"
+
+
 VQVAE: dict[str, Check] = {
     "model.n_fft": integer(4),          # log2(n_fft) - 1 > 0 sets the downsampling; default hop n_fft // 4 >= 1
     "model.hop": integer(0),            # 0 = n_fft // 4
@@ -145,6 +156,8 @@ VQVAE: dict[str, Check] = {
     "model.kmeans_iters": integer(0),
     "model.dead_code_threshold": number(0),
     "data.nan_policy": one_of(CHOICES["data.nan_policy"]),
+    "data.length": integer(0),          # 0 = from the data
+    "data.channels": integer(0),        # 0 = from the data
     "eval.kmeans_repeats": integer(1),
     "eval.num_recon_plots": integer(0),
 }
@@ -172,17 +185,21 @@ AUTODECOMPOSE: dict[str, Check] = {
 
 FAMILY_RULES: dict[str, dict[str, Check]] = {
     "beta_vae": {**SYNTONE, "model.beta": number(0)},
-    "beta_tcvae": {**SYNTONE, "loss.alpha": number(0), "loss.beta": number(0), "loss.gamma": number(0),
-                   "loss.estimator": one_of(CHOICES["loss.estimator"]), "loss.dataset_size": integer(0)},
-    "factor_vae": {**SYNTONE, "loss.kl_weight": number(0), "loss.gamma": number(0),
-                   "loss.disc_lr": number(0, strict=True), "loss.disc_b1": _BETA, "loss.disc_b2": _BETA,
-                   "loss.disc_hidden": integer(1), "loss.disc_layers": integer(1)},
+    "beta_tcvae": {**SYNTONE, "model.alpha": number(0), "model.beta": number(0), "model.gamma": number(0),
+                   "model.tc_estimator": one_of(CHOICES["model.tc_estimator"]), "model.tc_dataset_size": integer(0)},
+    "factor_vae": {**SYNTONE, "model.kl_weight": number(0), "model.gamma": number(0),
+                   "model.disc_hidden": integer(1), "model.disc_layers": integer(1),
+                   # The discriminator's optimiser: the rules of config.optim, for config.optim.disc.
+                   **{"optim.disc." + k[len("optim."):]: check for k, check in COMMON.items()
+                      if k.startswith("optim.")},
+                   "optim.disc.lr": number(0, strict=True)},
     "vqvae": VQVAE,
     "barlow_vqvae": {**VQVAE, "model.gamma": number(0), "model.bt_lambda": number(0),
-                     "model.projector_width": integer(1), "model.amp_rate": number(0),
-                     "model.flip_p": interval(0, 1), "model.slope_rate": number(0),
-                     "model.phase_max_change": number(0), "model.jitter_std": number(0),
-                     "model.slice_rate": interval(0, 1, high_open=True), "model.slice_p": interval(0, 1)},
+                     "model.projector_width": integer(1), "augment.names": augmentation_names,
+                     "augment.amp_rate": number(0), "augment.flip_p": interval(0, 1),
+                     "augment.slope_rate": number(0), "augment.phase_max_change": number(0),
+                     "augment.jitter_std": number(0), "augment.slice_rate": interval(0, 1, high_open=True),
+                     "augment.slice_p": interval(0, 1)},
     "autodecompose": AUTODECOMPOSE,
 }
 
@@ -200,6 +217,21 @@ def _get(config, path: str):
 
 def _cross_field(config, family: str):
   """-> (field, value, what it must be) for the first rule that involves two fields, else None."""
+  # Best-by-validation and early stopping (decompjax/train.py): they watch a metric of the validation pass, so
+  # they need one (train.eval_every > 0; the trainer also refuses a family without make_eval_step).
+  best_by, mode = _get(config, "train.keep_best_by"), _get(config, "train.keep_best_mode")
+  patience, eval_every = _get(config, "train.early_stop_patience"), _get(config, "train.eval_every")
+  best_by = "" if best_by is _MISSING else best_by
+  if not isinstance(best_by, str):
+    return ("train.keep_best_by", best_by, "must be a validation metric name such as 'val/loss', or '' for off")
+  if mode is not _MISSING and mode not in ("min", "max"):
+    return ("train.keep_best_mode", mode, "must be one of 'min', 'max'")
+  if patience is not _MISSING and not (_is_int(patience) and patience >= 0):
+    return ("train.early_stop_patience", patience, "must be an integer >= 0 (0 = off)")
+  if _is_int(patience) and patience > 0 and not best_by:
+    return ("train.early_stop_patience", patience, "needs train.keep_best_by (the validation metric it watches)")
+  if best_by and _is_int(eval_every) and eval_every == 0:
+    return ("train.keep_best_by", best_by, "needs train.eval_every > 0 (the validation pass it reads)")
   warmup, decay = _get(config, "optim.warmup_steps"), _get(config, "optim.decay_steps")
   if _is_int(warmup) and _is_int(decay) and decay > 0 and decay <= max(warmup, 1):
     return ("optim.decay_steps", decay, f"must be > optim.warmup_steps ({warmup}) and > 1, or 0 for no decay "

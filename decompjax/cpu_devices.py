@@ -13,16 +13,20 @@ many devices as cores, each device's Eigen ops run single-threaded (`--xla_cpu_m
 XLA_FLAGS sets it): the devices already keep every core busy, and 4 devices each spreading work over every core
 fought over them (SynTone end to end 410-490 vs 500-560 clips/s).
 
-Precedence: an explicit `--xla_force_host_platform_device_count` in XLA_FLAGS (the tests force 8), then the CLI's
-`--cpu_devices` / $DECOMPJAX_CPU_DEVICES, then the config. It only changes the CPU backend (GPU/TPU meshes are
-built from the accelerators) and only before JAX starts its backends; afterwards it is left as it is.
+Where it is decided: once, at a command's entry (decompjax.cli and decompjax/commands), from the config the
+command runs (its `--config` preset or the workdir's saved config.json) or the command line's `--cpu_devices`;
+`configure_for(config)` does that. The library (train_and_evaluate, restore) never changes it; in a notebook call
+`configure(n)` right after importing. An explicit `--xla_force_host_platform_device_count` in XLA_FLAGS (the tests
+force 8) wins over both. It only changes the CPU backend (GPU/TPU meshes are built from the accelerators) and only
+before JAX starts its backends; afterwards it is left as it is.
 """
 from __future__ import annotations
 
 import logging
 import os
 
-ENV_VAR = "DECOMPJAX_CPU_DEVICES"
+from decompjax.errors import ConfigError
+
 MAX_AUTO = 8
 
 log = logging.getLogger(__name__)
@@ -44,16 +48,16 @@ def parse(value: str | int) -> int:
   except ValueError:
     n = -1
   if n < 0:
-    raise ValueError(f"CPU device count must be 'auto', 0 (= auto) or a positive integer, got {value!r} "
-                     f"(from --cpu_devices, ${ENV_VAR} or config.mesh.cpu_devices)")
+    raise ConfigError(f"CPU device count must be 'auto', 0 (= auto) or a positive integer, got {value!r} "
+                     "(from --cpu_devices or config.mesh.cpu_devices)")
   return n or auto_count()
 
 
-def configure(config_value: str | int = 1) -> int | None:
-  """Sets JAX's CPU device count from $DECOMPJAX_CPU_DEVICES if set, else `config_value`
-  (config.mesh.cpu_devices). Returns the count set, or None when it was left alone: XLA_FLAGS forces a count,
-  or JAX's backends have already started (a second run in the same process, a notebook that computed)."""
-  n = parse(os.environ.get(ENV_VAR) or config_value)
+def configure(count: str | int = 1) -> int | None:
+  """Sets JAX's CPU device count to `count` ('auto', 0 = auto, or N). Returns the count set, or None when it was
+  left alone: XLA_FLAGS forces a count, or JAX's backends have already started (a second run in the same
+  process, a notebook that computed)."""
+  n = parse(count)
   if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
     return None
   import jax
@@ -68,6 +72,22 @@ def configure(config_value: str | int = 1) -> int | None:
   return n
 
 
+# The command line's --cpu_devices of this process (set by decompjax.cli only); None = each config decides.
+_command_line: int | None = None
+
+
+def set_command_line(value: str | int | None) -> None:
+  """Records the command line's `--cpu_devices` (None: not given). Only the CLI entry calls this."""
+  global _command_line
+  _command_line = None if value is None else parse(value)
+
+
+def requested(config) -> int:
+  """The CPU devices a run of `config` asks for: the command line's --cpu_devices if given, else
+  config.mesh.cpu_devices (1 for configs saved before the field existed)."""
+  return _command_line if _command_line is not None else parse(config.mesh.get("cpu_devices", 1))
+
+
 def configure_for(config) -> int | None:
-  """`configure` with the config's `mesh.cpu_devices` (1 for configs saved before the field existed)."""
-  return configure(config.mesh.get("cpu_devices", 1))
+  """`configure(requested(config))`: what a command's entry calls once, before anything starts JAX."""
+  return configure(requested(config))

@@ -3,16 +3,21 @@
 Determinism: the per-host stream is a seeded shuffle of the family's dataset, repeated and batched; resuming
 at step k skips k batches of that same stream, so a resumed run sees exactly the batches an uninterrupted
 run would have seen. A record that fails its checksum while reading (a file damaged after it was verified)
-is a user error naming the file (decompjax/data/shard_check.py), not a TensorFlow DataLossError.
+is a user error (a DataError; naming the file when the dataset's loader tied it to its files with
+`explain_damage`, see decompjax/data/shard_check.py), not a TensorFlow DataLossError.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Iterator
+import re
+import weakref
+from typing import Callable, Iterator
 
 import jax
 import numpy as np
+
+from decompjax.errors import DataError, UserError
 
 
 @functools.cache
@@ -27,14 +32,34 @@ def tf_on_cpu_only():
   return tf
 
 
+# Datasets whose loader knows which files a damaged record can come from: ds -> explain(DataLossError) -> UserError.
+# Registered from below (data/ imports this module, never the other way round).
+_EXPLAIN_DAMAGE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def explain_damage(ds, explain: Callable[[Exception], UserError]):
+  """Ties `ds` to `explain`, which turns a record that fails its checksum while reading into the user error
+  naming the damaged files; returns ds."""
+  _EXPLAIN_DAMAGE[ds] = explain
+  return ds
+
+
+def data_loss_detail(err: Exception) -> str:
+  """The words of a TensorFlow DataLossError without its op and graph annotations."""
+  return re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(getattr(err, "message", err))).strip()
+
+
 @contextlib.contextmanager
 def _damaged_records_are_user_errors(source_ds):
   tf = tf_on_cpu_only()
   try:
     yield
   except tf.errors.DataLossError as e:
-    from decompjax.data import shard_check  # noqa: PLC0415 (shard_check imports this module)
-    raise shard_check.corrupt_records_error(source_ds, e) from e
+    explain = _EXPLAIN_DAMAGE.get(source_ds)
+    if explain is not None:
+      raise explain(e) from e
+    raise DataError(f"a data record failed its checksum while reading ({data_loss_detail(e)}): a dataset file is "
+                    "corrupt; delete the dataset's directory and regenerate it") from e
 
 
 def _numpy_batches(ds, source_ds) -> Iterator[dict]:
@@ -73,7 +98,7 @@ def peek(iterator: Iterator[dict]) -> tuple[dict, Iterator[dict]]:
   try:
     first = next(iterator)
   except StopIteration:
-    raise ValueError("the dataset is empty: no batch could be read") from None
+    raise DataError("the dataset is empty: no batch could be read") from None
   return first, itertools.chain([first], iterator)
 
 
@@ -81,12 +106,12 @@ def first_example_batch(ds, batch_size: int) -> dict:
   """One batch with the dataset's shapes, for initialisation (no shuffle)."""
   for b in _numpy_batches(ds.take(batch_size).batch(batch_size), ds):
     return b
-  raise ValueError("the dataset is empty: no example could be read")
+  raise DataError("the dataset is empty: no example could be read")
 
 
 def all_examples(ds, limit: int | None = None) -> dict:
   """Reads up to `limit` examples (in dataset order) into stacked numpy arrays (for evaluation)."""
   parts = list(_numpy_batches((ds.take(limit) if limit else ds).batch(1024), ds))
   if not parts:
-    raise ValueError("the dataset is empty: no example could be read")
+    raise DataError("the dataset is empty: no example could be read")
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -6,6 +6,8 @@ import os
 
 import jax
 
+from decompjax import errors
+
 
 class MetricWriter:
   def __init__(self, workdir: str, *, resume_step: int = 0, tensorboard: bool = True):
@@ -15,10 +17,13 @@ class MetricWriter:
     self._jsonl = None
     if not self.enabled:
       return
-    os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, "metrics.jsonl")
-    drop_lines_after(path, resume_step)
-    self._jsonl = open(path, "a", buffering=1)
+    try:  # a read-only or full disk is the user's to fix: one line naming the file
+      os.makedirs(workdir, exist_ok=True)
+      drop_lines_after(path, resume_step)
+      self._jsonl = open(path, "a", buffering=1)
+    except OSError as e:
+      raise errors.write_error(path, e) from e
     if tensorboard:
       import tensorflow as tf  # TF is a dependency already (tf.data); its summary writer is the TB format.
       self._tb = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))

@@ -1,30 +1,32 @@
 """One registry maps `config.model.family` to the code of that family.
 
-Adding a family = adding a module that exposes `FAMILY: decompjax.families.base.Family` and one line here.
-Modules are imported lazily so that `decompjax data ...` does not pay for every model's imports.
+Each entry is "package.module:ATTRIBUTE" naming a `decompjax.family.Family`. Modules are imported lazily, so that
+`decompjax data ...` does not pay for every model's imports. Adding a family = one line here (or `register`).
 """
 from __future__ import annotations
 
 import importlib
 
-from decompjax.families.base import Family
+from decompjax.family import Family
 
 _FAMILIES: dict[str, str] = {
-    # SynTone benchmark families (VAE = beta_vae with beta=1).
-    "beta_vae": "decompjax.families.beta_vae",
-    "beta_tcvae": "decompjax.families.beta_tcvae",
-    "factor_vae": "decompjax.families.factor_vae",
-    "vqvae": "decompjax.families.vqvae",
-    "barlow_vqvae": "decompjax.families.barlow_vqvae",
-    "autodecompose": "decompjax.families.autodecompose",
+    # SynTone benchmark families (VAE = beta_vae with beta=1) share one package.
+    "beta_vae": "decompjax.families.syntone_vae.family:BETA_VAE",
+    "beta_tcvae": "decompjax.families.syntone_vae.family:BETA_TCVAE",
+    "factor_vae": "decompjax.families.syntone_vae.family:FACTOR_VAE",
+    "vqvae": "decompjax.families.vqvae.family:VQVAE",
+    "barlow_vqvae": "decompjax.families.vqvae.family:BARLOW_VQVAE",
+    "autodecompose": "decompjax.families.autodecompose.family:AUTODECOMPOSE",
 }
 
 
-def register(name: str, module: str) -> None:
-  """Registers a family module path under `name` (for out-of-tree families)."""
-  if name in _FAMILIES and _FAMILIES[name] != module:
+def register(name: str, target: str) -> None:
+  """Registers "module:ATTRIBUTE" under `name` (out-of-tree families, tests)."""
+  if ":" not in target:
+    raise ValueError(f"register({name!r}, {target!r}): the target must be 'package.module:ATTRIBUTE'")
+  if name in _FAMILIES and _FAMILIES[name] != target:
     raise ValueError(f"family {name!r} is already registered to {_FAMILIES[name]}")
-  _FAMILIES[name] = module
+  _FAMILIES[name] = target
 
 
 def names() -> list[str]:
@@ -33,9 +35,10 @@ def names() -> list[str]:
 
 def get_family(name: str) -> Family:
   if name not in _FAMILIES:
-    raise ValueError(f"unknown model family {name!r}; registered families: {', '.join(names())}")
-  module = importlib.import_module(_FAMILIES[name])
-  family = getattr(module, "FAMILY")
-  if family.name != name:
-    raise RuntimeError(f"{_FAMILIES[name]}.FAMILY.name is {family.name!r}, registered as {name!r}")
+    from decompjax.errors import ConfigError
+    raise ConfigError(f"unknown model family {name!r}; registered families: {', '.join(names())}")
+  module_name, _, attr = _FAMILIES[name].partition(":")
+  family = getattr(importlib.import_module(module_name), attr)
+  if not isinstance(family, Family) or family.name != name:
+    raise RuntimeError(f"{_FAMILIES[name]} is not the Family {name!r}")
   return family

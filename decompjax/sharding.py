@@ -13,6 +13,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from decompjax.errors import ConfigError
+
 DATA_AXIS = "data"
 
 
@@ -21,7 +23,7 @@ def make_mesh(num_devices: int | None = None) -> Mesh:
   devices = jax.devices()
   n = len(devices) if not num_devices else num_devices
   if n > len(devices):
-    raise ValueError(f"asked for a mesh of {n} devices but only {len(devices)} are visible")
+    raise ConfigError(f"asked for a mesh of {n} devices but only {len(devices)} are visible")
   return Mesh(np.asarray(devices[:n]), (DATA_AXIS,))
 
 
@@ -37,10 +39,10 @@ def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
   n = mesh.devices.size
   if global_batch % n:
     hint = " or fewer CPU devices (--cpu_devices)" if mesh.devices.flat[0].platform == "cpu" else ""
-    raise ValueError(f"global batch size {global_batch} is not divisible by the {n} devices of the mesh; "
-                     f"choose a multiple of {n} (config.train.batch_size){hint}")
+    raise ConfigError(f"global batch size {global_batch} is not divisible by the {n} devices of the mesh; "
+                      f"choose a multiple of {n} (config.train.batch_size){hint}")
   if global_batch % jax.process_count():
-    raise ValueError(f"global batch size {global_batch} is not divisible by {jax.process_count()} hosts")
+    raise ConfigError(f"global batch size {global_batch} is not divisible by {jax.process_count()} hosts")
 
 
 def to_global_batch(local_batch: dict, mesh: Mesh) -> dict:

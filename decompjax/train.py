@@ -1,12 +1,18 @@
 """The generic training loop: `train_and_evaluate(config, workdir)` drives any registered family.
 
 Owns what every family shares: the ('data',) mesh, the input pipeline, jit with donated state, orbax
-checkpoints (resume, keep-last-N, restore onto another device count), logging, evaluation at the end, and
-faults: NaN/Inf stops the run and keeps the last checkpoint whose loss was finite; SIGINT/SIGTERM save the
-current step at the next step boundary (each step saved once, a save reported only once on disk), then exit.
+checkpoints (resume, keep-last-N, restore onto another device count), a best-by-validation checkpoint and early
+stopping (train.keep_best_by, train.early_stop_patience), logging, evaluation at the end, and faults: NaN/Inf
+stops the run and keeps the last checkpoint whose loss was finite; SIGINT/SIGTERM save the current step at the
+next step boundary (each step saved once, a save reported only once on disk), then exit.
+
+The optimizer is built once per run (`family.make_tx`) and shared by init and the step. Restoring builds the
+state's shapes from `family.input_spec` and never reads (or generates) the training data. The library never
+changes global JAX state: the CPU device split is decided by the command's entry point.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -16,10 +22,10 @@ import jax
 import ml_collections
 import numpy as np
 
-from decompjax import (checkpointing, config_utils, cpu_devices, distributed, input_pipeline, registry, sharding,
+from decompjax import (checkpointing, config_utils, distributed, input_pipeline, registry, sharding,
                        stop_signals)
-from decompjax.errors import NonFiniteLossError
-from decompjax.families.base import TrainState
+from decompjax.errors import ConfigError, DataError, MissingInputError, NonFiniteLossError
+from decompjax.family import TrainState
 from decompjax.metric_writer import MetricWriter
 from decompjax.progress import Progress
 
@@ -30,40 +36,60 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, "checkpoints")
 
 
+def best_checkpoint_dir(workdir: str) -> str:
+  """The best-by-validation checkpoint (train.keep_best_by): one orbax step folder plus best.json."""
+  return os.path.join(workdir, "checkpoints_best")
+
+
+BEST_RECORD = "best.json"  # in best_checkpoint_dir: {"metric", "mode", "step", "value"}
+
+
+def read_best_record(workdir: str) -> dict | None:
+  path = os.path.join(best_checkpoint_dir(workdir), BEST_RECORD)
+  if not os.path.isfile(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def make_state_shardings(abstract_state, mesh):
   """Every state leaf replicated (data parallelism); one place to change for model sharding."""
   return jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
 
 
-def compile_train_step(family, config, mesh, state_shardings):
-  return sharding.jit_on_mesh(family.make_train_step(config), mesh,
+def compile_train_step(family, config, mesh, state_shardings, tx=None):
+  """tx: the run's optimizer (family.make_tx(config) if None)."""
+  tx = family.make_tx(config) if tx is None else tx
+  return sharding.jit_on_mesh(family.make_train_step(config, tx), mesh,
                               in_shardings=(state_shardings, sharding.data_sharded(mesh), sharding.replicated(mesh)),
                               out_shardings=(state_shardings, sharding.replicated(mesh)),
                               donate_argnums=(0,))
 
 
-def abstract_state(family, config, example_batch):
-  """The TrainState of `family` as ShapeDtypeStructs (nothing allocated)."""
-  return jax.eval_shape(lambda rng, b: family.init_state(config, rng, b), jax.random.key(0), example_batch)
+def abstract_state(family, config, example_batch, tx=None):
+  """The TrainState of `family` as ShapeDtypeStructs (nothing allocated); tx as in compile_train_step."""
+  tx = family.make_tx(config) if tx is None else tx
+  return jax.eval_shape(lambda rng, b: family.init_state(config, rng, b, tx), jax.random.key(0), example_batch)
 
 
-def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None) -> TrainState:
-  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: all devices). The latest:
-  the newest step that restores (a damaged one is skipped with a warning and left in place). Writes nothing."""
-  cpu_devices.configure_for(config)  # before anything starts JAX
-  src = checkpoint_dir(workdir)
-  no_checkpoint = f"no checkpoint in {src}: train first"
-  if not os.path.isdir(src):  # checked before the dataset is opened (or generated) for the state's shapes
-    raise FileNotFoundError(no_checkpoint)
+def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None, *,
+                  best: bool = False) -> TrainState:
+  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: config.mesh.num_devices).
+  The latest: the newest step that restores (a damaged one is skipped with a warning and left in place).
+  best: the best-by-validation checkpoint instead (train.keep_best_by). Reads no data, writes nothing."""
+  src = best_checkpoint_dir(workdir) if best else checkpoint_dir(workdir)
+  no_checkpoint = (f"no best checkpoint in {src}: train with --config.train.keep_best_by=val/loss first" if best
+                   else f"no checkpoint in {src}: train first")
+  if not os.path.isdir(src):
+    raise MissingInputError(no_checkpoint)
   ckpt = checkpointing.Checkpointer(src, read_only=True)
   try:
     if step is None and ckpt.latest_step() is None:
-      raise FileNotFoundError(no_checkpoint)
+      raise MissingInputError(no_checkpoint)
     family = registry.get_family(config.model.family)
     mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
-    ds = family.make_dataset(config, "train", process_index=jax.process_index(), process_count=jax.process_count())
-    example = input_pipeline.first_example_batch(ds, 1)
-    abstract = abstract_state(family, config, example)
+    # The shapes come from the config alone: restoring never opens (or generates) the training set.
+    abstract = abstract_state(family, config, family.example_batch(config))
     target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
     state, _, _ = ckpt.restore_newest(family.name, abstract, target, step)
     return state
@@ -78,11 +104,11 @@ def _init_from(config, family, abstract, mesh) -> TrainState:
   src = checkpoint_dir(config.init_from)
   where = f"config.init_from={config.init_from!r}"
   if not os.path.isdir(src):
-    raise FileNotFoundError(f"{where}: no checkpoint folder {src} (init_from names a trained workdir)")
+    raise MissingInputError(f"{where}: no checkpoint folder {src} (init_from names a trained workdir)")
   other = checkpointing.Checkpointer(src, read_only=True)
   try:
     if other.latest_step() is None:
-      raise FileNotFoundError(f"{where}: no checkpoint in {src}")
+      raise MissingInputError(f"{where}: no checkpoint in {src}")
     target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
     loaded, step, _ = other.restore_newest(
         family.name, abstract, target,
@@ -113,12 +139,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   (config.train.eval_at_end) evaluates the final state as `decompjax eval` does.
 
   SIGINT/SIGTERM stop it at the next step boundary with a checkpoint of that step: SIGINT then raises
-  KeyboardInterrupt, SIGTERM `Terminated` (a SystemExit with code 143)."""
+  KeyboardInterrupt, SIGTERM `Terminated` (a SystemExit with code 143). train.early_stop_patience ends it early
+  (normally: the final checkpoint is written and evaluated as usual).
+
+  The family's resolve_config fills `config`'s data-dependent fields in place before config.json is saved."""
   from decompjax import config_validation
   config_validation.validate(config)  # bad values fail before anything starts or is written
-  cpu_devices.configure_for(config)  # before anything starts JAX
   distributed.maybe_initialize()
   family = registry.get_family(config.model.family)
+  if family.make_eval_step is None and config.train.keep_best_by:
+    raise ConfigError(f"config field 'train.keep_best_by' = {config.train.keep_best_by!r}: model family "
+                      f"{family.name!r} has no validation step (make_eval_step), so there is nothing to keep the "
+                      "best by; set it to ''")
+  if family.resolve_config is not None:
+    with config.unlocked():  # it may add the fields it fills; the config is locked again after
+      family.resolve_config(config)
   mesh = sharding.make_mesh(config.mesh.num_devices)
   sharding.check_batch_divisible(config.train.batch_size, mesh)
   local_batch = input_pipeline.local_batch_size(config.train.batch_size)
@@ -127,10 +162,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
   # Data first: a broken or empty dataset fails before the workdir is touched.
   pidx, pcount = jax.process_index(), jax.process_count()
+  if family.prepare_data is not None:
+    family.prepare_data(config)  # generated data (SynTone, SimVowels): made once, process 0 writes
   train_ds = family.make_dataset(config, "train", process_index=pidx, process_count=pcount)
-  example = input_pipeline.first_example_batch(train_ds, 1)
-  abstract = abstract_state(family, config, example)
+  example = family.example_batch(config)  # what restoring uses too: the state's shapes never depend on data
+  check_batch_matches_spec(family, input_pipeline.first_example_batch(train_ds, 1), example)
+  tx = family.make_tx(config)  # once per run: init, the step and the abstract state share it
+  abstract = abstract_state(family, config, example, tx)
   state_shardings = make_state_shardings(abstract, mesh)
+  best = _BestKeeper(family, config, workdir, abstract) if config.train.keep_best_by else None
 
   # Checkpoints are read before anything is created: a different model's workdir, one whose every step is
   # damaged, or a bad init_from fails with nothing written (damaged steps newer than the one resumed from
@@ -148,7 +188,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     state, start = resumed
     log.info("resumed from %s at step %d", ckpt.directory, start)
   else:
-    init = jax.jit(lambda rng, b: family.init_state(config, rng, b), out_shardings=state_shardings)
+    init = jax.jit(lambda rng, b: family.init_state(config, rng, b, tx), out_shardings=state_shardings)
     state = init(init_rng, example)
     if source is not None:
       state = state.replace(params=source.params, model_state=source.model_state)
@@ -167,7 +207,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   train_iter = input_pipeline.batched_numpy(train_ds, local_batch, seed=config.seed,
                                             shuffle_buffer=config.data.shuffle_buffer,
                                             cache=config.data.get("cache", False), start_step=start)
-  step_fn = compile_train_step(family, config, mesh, state_shardings)
+  step_fn = compile_train_step(family, config, mesh, state_shardings, tx)
   eval_step, val_iter = None, None
   if config.train.eval_every and family.make_eval_step is not None:
     eval_step = sharding.jit_on_mesh(family.make_eval_step(config), mesh)
@@ -214,6 +254,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     saves.save(done, state)
 
   stopped_by = None
+  if best is not None:
+    best.start(start)
   with stop_signals.deferred() as stop:
     try:
       for step in range(start, total):
@@ -231,8 +273,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
         if progress is not None:
           progress.step_done()
         if eval_step is not None and done % config.train.eval_every == 0:
-          writer.write(done, _run_validation(eval_step, state, val_iter, mesh, eval_rng,
-                                             config.train.eval_batches), prefix="val")
+          val = _run_validation(eval_step, state, val_iter, mesh, eval_rng, config.train.eval_batches)
+          writer.write(done, val, prefix="val")
+          if best is not None and best.update(done, val, state):
+            break  # early stop: the final checkpoint of `done` is written below
         if stop:
           break
         if done % config.train.ckpt_every == 0 and done < total:
@@ -259,6 +303,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     finally:
       if progress is not None:
         progress.close()
+      if best is not None:
+        best.close()
       ckpt.close()
       writer.close()
   if stopped_by == "SIGINT":
@@ -268,6 +314,94 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   if config.train.eval_at_end:
     evaluate_at_end(family, config, state, workdir)
   return state
+
+
+def check_batch_matches_spec(family, batch, example) -> None:
+  """DataError unless the data's first batch has the keys, shapes (after the batch axis) and dtypes of
+  family.input_spec: the state is built from the spec, so data that disagrees would train a different model
+  than the one restoring rebuilds."""
+  def describe(tree):
+    return {k: (tuple(np.shape(v))[1:], np.dtype(v.dtype).name) for k, v in tree.items()}
+  got, want = describe(batch), describe(example)
+  if got != want:
+    diffs = [f"{k}: data {got.get(k, 'missing')} vs input_spec {want.get(k, 'missing')}"
+             for k in sorted(set(got) | set(want)) if got.get(k) != want.get(k)]
+    raise DataError(f"the training data of model family {family.name!r} does not match its input_spec "
+                    f"(shape after the batch axis, dtype): {'; '.join(diffs)}. Check config.data.* against the "
+                    "data in config.data.dir.")
+
+
+class _BestKeeper:
+  """train.keep_best_by / train.early_stop_patience: after each validation pass, saves the state to
+  <workdir>/checkpoints_best/ when the metric improved (one step folder: orbax keeps the newest, which is the
+  best) and records it in best.json; says when `early_stop_patience` passes in a row did not improve it.
+  A resumed run continues from best.json (value and step), so it never replaces the best with a worse state."""
+
+  def __init__(self, family, config, workdir: str, abstract):
+    self._family, self._workdir = family.name, workdir
+    self.metric = config.train.keep_best_by.removeprefix("val/")
+    self.mode, self.patience = config.train.keep_best_mode, config.train.early_stop_patience
+    self._every = config.train.eval_every
+    # The metric must be one the validation step returns: checked on shapes only, before anything is written.
+    batch = {k: jax.ShapeDtypeStruct((config.train.batch_size,) + s.shape[1:], s.dtype)
+             for k, s in family.input_spec(config).items()}
+    names = sorted(jax.eval_shape(family.make_eval_step(config), abstract, batch, jax.random.key(0)))
+    if self.metric not in names:
+      raise ConfigError(f"config field 'train.keep_best_by' = {config.train.keep_best_by!r}: the validation pass "
+                        f"of {family.name!r} reports {', '.join('val/' + n for n in names)}")
+    self.value, self.step, self._since = None, None, 0
+    self._ckpt = None
+
+  def start(self, start_step: int) -> None:
+    record = read_best_record(self._workdir)
+    if record is None:
+      return
+    if (record.get("metric"), record.get("mode")) != (self.metric, self.mode):
+      log.warning("%s holds the best by %s (%s); this run keeps the best by %s (%s) and will replace it",
+                  best_checkpoint_dir(self._workdir), record.get("metric"), record.get("mode"), self.metric,
+                  self.mode)
+      return
+    self.value, self.step = record["value"], record["step"]
+    # validation passes since the best one (a resumed run counts the ones before it stopped)
+    self._since = max(0, start_step // self._every - self.step // self._every)
+
+  def _improves(self, value: float) -> bool:
+    if not np.isfinite(value):
+      return False
+    return self.value is None or (value < self.value if self.mode == "min" else value > self.value)
+
+  def update(self, step: int, val: dict[str, float], state) -> bool:
+    """-> True when training should stop early."""
+    value = val[self.metric]
+    if self._improves(value):
+      self.value, self.step, self._since = value, step, 0
+      self._save(step, state)
+    else:
+      self._since += 1
+    if self.patience and self._since >= self.patience:
+      log.info("early stop at step %d: val/%s has not improved for %d validation passes (best %g at step %d)",
+               step, self.metric, self._since, self.value, self.step)
+      return True
+    return False
+
+  def _save(self, step: int, state) -> None:
+    if self._ckpt is None:
+      # Synchronous: best.json is written only once the step folder is complete (and the next step may donate
+      # `state`). keep=1: the previous best goes once the new one is committed.
+      self._ckpt = checkpointing.Checkpointer(best_checkpoint_dir(self._workdir), keep=1, async_save=False)
+    self._ckpt.save(step, state, self._family)
+    if jax.process_index() == 0:
+      record = {"metric": self.metric, "mode": self.mode, "step": int(step), "value": float(self.value)}
+      path = os.path.join(best_checkpoint_dir(self._workdir), BEST_RECORD)
+      with open(path + ".tmp", "w") as f:
+        json.dump(record, f, indent=2)
+      os.replace(path + ".tmp", path)
+    log.info("new best val/%s = %g at step %d: saved to %s", self.metric, self.value, step,
+             best_checkpoint_dir(self._workdir))
+
+  def close(self) -> None:
+    if self._ckpt is not None:
+      self._ckpt.close()
 
 
 class Terminated(SystemExit):
@@ -281,7 +415,8 @@ class Terminated(SystemExit):
 def evaluate_at_end(family, config, state, workdir: str) -> dict:
   """What `decompjax eval --workdir` does, on the state just trained (= its last checkpoint)."""
   log.info("evaluating step %d into %s", int(state.step), os.path.join(workdir, "eval"))
-  return family.evaluate(config, state, workdir)
+  from decompjax.evaluation import report
+  return report.evaluate_and_write(family, config, state, workdir)
 
 
 def _copy(state):

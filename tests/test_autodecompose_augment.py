@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline, interp1d
 
-from decompjax.autodecompose import augment as A
+from decompjax.families.autodecompose import augment as A
 
 T, F = 64, 80
 

@@ -6,8 +6,9 @@ import pytest
 
 from configs import autodecompose as cfg_mod
 from decompjax import sharding
-from decompjax.autodecompose.models import Autodecompose, ModelSpec
-from decompjax.families import autodecompose as fam
+from decompjax.families.autodecompose import family as fam
+from decompjax.families.autodecompose import model as ad_model
+from decompjax.families.autodecompose.model import Autodecompose, ModelSpec
 
 
 def _count(tree):
@@ -51,8 +52,8 @@ def conv_run():
   config = _config("conv")
   config.optim.name, config.optim.lr = "sgd", 0.1
   batch = _batch()
-  state = fam.init_state(config, jax.random.key(0), batch)
-  step = jax.jit(fam.make_train_step(config))
+  state = fam.AUTODECOMPOSE.init_state(config, jax.random.key(0), batch)
+  step = jax.jit(fam.AUTODECOMPOSE.make_train_step(config))
   return config, batch, state, step
 
 
@@ -71,11 +72,10 @@ def test_train_step_learns_and_updates_batch_stats(conv_run):
 
 def test_eval_uses_running_stats(conv_run):
   """In eval mode an example's embedding does not depend on the rest of the batch."""
-  from decompjax.autodecompose import inference
   config, batch, state, step = conv_run
   s, _ = step(state, batch, jax.random.key(1))
-  full = inference.encode(config, s, batch["mel"], "voice", batch_size=8)
-  alone = inference.encode(config, s, batch["mel"][:3], "voice", batch_size=3)
+  full = ad_model.encode(config, s, batch["mel"], "voice", batch_size=8)
+  alone = ad_model.encode(config, s, batch["mel"][:3], "voice", batch_size=3)
   np.testing.assert_allclose(full[:3], alone, atol=1e-5)
 
 
@@ -86,7 +86,7 @@ def test_sharded_step_equals_single_device(conv_run):
   single, m1 = step(state, batch, jax.random.key(7))
   mesh = sharding.make_mesh(8)
   rep = sharding.replicated(mesh)
-  sharded_step = jax.jit(fam.make_train_step(config),
+  sharded_step = jax.jit(fam.AUTODECOMPOSE.make_train_step(config),
                          in_shardings=(jax.tree.map(lambda _: rep, state), sharding.data_sharded(mesh), rep),
                          out_shardings=(jax.tree.map(lambda _: rep, state), rep))
   multi, m8 = sharded_step(sharding.replicate_tree(state, mesh), sharding.to_global_batch(batch, mesh),
@@ -100,5 +100,21 @@ def test_sharded_step_equals_single_device(conv_run):
 
 def test_lstm_arch_has_no_model_state():
   config = _config("lstm")
-  state = jax.eval_shape(lambda r: fam.init_state(config, r, _batch()), jax.random.key(0))
+  state = jax.eval_shape(lambda r: fam.AUTODECOMPOSE.init_state(config, r, _batch()), jax.random.key(0))
   assert state.model_state == {}
+
+
+def test_input_spec_alone_gives_the_state_layout_and_checks_n_mels():
+  from decompjax.errors import ConfigError
+  config = _config("conv")
+  spec = fam.AUTODECOMPOSE.input_spec(config)
+  assert (spec["mel"].shape, spec["mel"].dtype) == ((1, 64, 80), np.float32)
+  assert (spec["speaker"].shape, spec["speaker"].dtype) == ((1,), np.int32)
+
+  def abstract_state(example):
+    return jax.eval_shape(lambda r: fam.AUTODECOMPOSE.init_state(config, r, example), jax.random.key(0))
+
+  assert abstract_state(fam.AUTODECOMPOSE.example_batch(config)) == abstract_state(_batch())
+  config.model.n_mels = 40  # the generator would emit 40 bands for crops of 80
+  with pytest.raises(ConfigError, match="'model.n_mels' = 40: must equal the 80 mel bands"):
+    fam.AUTODECOMPOSE.input_spec(config)

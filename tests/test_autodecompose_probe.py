@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from decompjax.autodecompose import probe
+from decompjax.evaluation import few_shot as probe
+from decompjax.families.autodecompose.evaluate import CROP_SECONDS
 
 
 def _toy(n_speakers=4, utts=12, crops_per_utt=3, seed=0):
@@ -33,8 +34,8 @@ def test_split_keeps_utterances_on_one_side():
 
 def test_f1_separates_informative_from_noise_and_marks_missing_cells():
   feats, speaker, group = _toy()
-  crop = probe.CROP_SECONDS
-  rows = probe.few_shot_f1(feats, speaker, group, seconds=(2, 10, 40), seeds=3)
+  crop = CROP_SECONDS
+  rows = probe.few_shot_f1(feats, speaker, group, seconds=(2, 10, 40), seeds=3, crop_seconds=crop)
   cell = {(r["feature"], r["seconds"]): r for r in rows}
   assert cell[("good", 10)]["f1_mean"] > 90
   assert cell[("noise", 10)]["f1_mean"] < 50          # chance is 25 %
@@ -46,7 +47,7 @@ def test_f1_separates_informative_from_noise_and_marks_missing_cells():
 
 def test_tables(tmp_path):
   feats, speaker, group = _toy()
-  rows = probe.few_shot_f1(feats, speaker, group, seconds=(2, 40), seeds=2)
+  rows = probe.few_shot_f1(feats, speaker, group, seconds=(2, 40), seeds=2, crop_seconds=CROP_SECONDS)
   csv_path, md_path = probe.write_table(rows, str(tmp_path))
   md = open(md_path).read()
   assert md.startswith("| features | 2 s | 40 s |") and "| good |" in md and "n/a" in md
@@ -55,7 +56,8 @@ def test_tables(tmp_path):
 
 def test_one_speaker_is_an_error():
   with pytest.raises(ValueError, match="at least 2 speakers"):
-    probe.few_shot_f1({"x": np.zeros((4, 2))}, np.zeros(4, int), np.arange(4), seconds=(1,), seeds=1)
+    probe.few_shot_f1({"x": np.zeros((4, 2))}, np.zeros(4, int), np.arange(4), seconds=(1,), seeds=1,
+                      crop_seconds=CROP_SECONDS)
 
 
 def _tone(seconds, f0, seed, sr=16000):
@@ -84,8 +86,10 @@ def test_probe_on_a_corpus_of_few_crops_writes_table_and_figure(tmp_path, caplog
   import soundfile as sf
 
   from configs import autodecompose as cfg_mod
-  from decompjax.autodecompose import data
-  from decompjax.families import autodecompose as family
+  from decompjax.evaluation import report
+  from decompjax.families.autodecompose import data
+  from decompjax.families.autodecompose import evaluate as ad_evaluate
+  from decompjax.families.autodecompose.family import AUTODECOMPOSE
   for spk, f0 in (("1", 120), ("2", 210)):
     for u in range(2):
       d = tmp_path / "corpus" / spk / "10"
@@ -96,11 +100,13 @@ def test_probe_on_a_corpus_of_few_crops_writes_table_and_figure(tmp_path, caplog
   config.model.emb_dim = 32        # wider than the t-SNE's 30-component PCA, as every non-smoke preset
   crops = data.load_crops(config, "all")
   assert len(crops.mel) == 8
-  state = family.init_state(config, jax.random.key(0), {"mel": crops.mel[:1]})
-  out = tmp_path / "probe"
+  state = AUTODECOMPOSE.init_state(config, jax.random.key(0), {"mel": crops.mel[:1]})
   with caplog.at_level(logging.INFO, logger="decompjax"):
-    rows = probe.run(config, state, crops, str(out), seconds=(1,), seeds=1, tsne_points=40, batch_size=8)
-  assert {r["feature"] for r in rows} == {"E_s (voice)", "E_c (content)", "raw mel"}
+    rep = ad_evaluate.speaker_probe(config, state, crops, seconds=(1,), seeds=1, tsne_points=40, batch_size=8)
+  assert {k.rsplit("_", 1)[0] for k in rep.metrics} == {"speaker_f1_voice", "speaker_f1_content", "speaker_f1_mel"}
+  for name in ("E_s (voice)", "E_c (content)", "raw mel"):
+    assert f"| {name} |" in rep.tables["speaker_probe.md"]
+  report.write_report(rep, str(tmp_path), process_index=0)
   for name in ("speaker_probe.csv", "speaker_probe.md", "tsne_speakers.png"):
-    assert (out / name).is_file(), name
+    assert (tmp_path / "eval" / name).is_file(), name
   assert "too few" in caplog.text and "PCA" in caplog.text

@@ -7,19 +7,19 @@ import pytest
 
 from decompjax.commands import benchmark as command
 from decompjax.errors import UsageError
-from decompjax.syntone import benchmark
+from decompjax.experiments import syntone as benchmark
 
 
 def test_variant_configs(tmp_path):
   data = str(tmp_path / "data")
   compat = benchmark.model_config("factor_vae", "syntone_compat", preset="smoke", seed=3, data_dir=data)
   corrected = benchmark.model_config("factor_vae", "corrected", preset="smoke", seed=3, data_dir=data, steps=7)
-  assert compat.audio.frontend == "syntone" and compat.loss.leak_disc_grad
-  assert corrected.audio.frontend == "log_mel" and not corrected.loss.leak_disc_grad
+  assert compat.audio.frontend == "syntone" and compat.compat.leak_disc_grad
+  assert corrected.audio.frontend == "log_mel" and not corrected.compat.leak_disc_grad
   assert corrected.train.steps == 7 and compat.seed == 3 and compat.eval.protocol == "both"
-  assert compat.loss.gamma == corrected.loss.gamma  # the loss weights are the preset's in both variants
+  assert compat.model.gamma == corrected.model.gamma  # the loss weights are the preset's in both variants
   btc = benchmark.model_config("beta_tcvae", "corrected", preset="demo", seed=0, data_dir=data)
-  assert btc.loss.estimator == "mss_paper" and btc.data.grid.num_freqs == 50
+  assert btc.model.tc_estimator == "mss_paper" and btc.data.grid.num_freqs == 50
   assert benchmark.model_config("beta_tcvae", "syntone_compat", preset="full", seed=0,
                                 data_dir=data).data.grid.num_freqs == 400
   with pytest.raises(ValueError, match="variant"):
@@ -47,7 +47,7 @@ def test_tables_report_mean_and_sample_std(tmp_path):
   np.testing.assert_allclose(float(compat["mean"]), 0.25)
   assert not any(r["protocol"] == "syntone_compat" and r["metric"] == "IRS" for r in summary)  # not in the original
   md = open(paths["markdown"]).read().splitlines()
-  assert md[0] == "header line"
+  assert md[0] == "header line" and "(ddof=1)" in md[1]  # the one std convention, stated in the header
   vae_rows = [l for l in md if l.startswith("| VAE |")]
   assert [l.split("|")[2].strip() for l in vae_rows] == ["SynTone README", "syntone_compat", "corrected"]
   assert "0.280" in vae_rows[0] and f"0.500 ± {np.std([0.2, 0.4, 0.9], ddof=1):.3f}" in vae_rows[2]
@@ -66,6 +66,8 @@ def test_bad_arguments(tmp_path):
     command.main(["syntone", "--workdir", str(tmp_path), "--steps", "0"])
   with pytest.raises(UsageError, match="own presets"):
     command.main(["syntone", "--workdir", str(tmp_path), "--config=configs/syntone_vae.py"])
+  with pytest.raises(UsageError, match="--data-dir"):  # the flags are --snake_case: --data_dir, --no_gif
+    command.main(["syntone", "--workdir", str(tmp_path), "--data-dir", str(tmp_path)])
 
 
 def test_smoke_benchmark_end_to_end(tmp_path, capsys):
@@ -97,7 +99,7 @@ def test_smoke_benchmark_end_to_end(tmp_path, capsys):
 
 def test_gif_sweep_indices():
   from decompjax.data import syntone
-  from decompjax.syntone import animate
+  from decompjax.families.syntone_vae import animate
   grid = syntone.SynToneGrid(num_freqs=50, num_amps=10)
   idx = animate.sweep_indices(grid, waveform=3, amp_idx=9, num_frames=12)
   fac = syntone.factor_indices(grid, idx)

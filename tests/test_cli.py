@@ -42,14 +42,28 @@ def test_wrong_type_and_missing_flags(tmp_path, capsys):
 
 
 def test_data_syntone_generates_and_exports(tmp_path, capsys):
-  code = cli.main(["data", "syntone", f"--out={tmp_path / 'd'}", "--num-freqs=3", "--num-amps=2",
-                   "--sample-rate=8000", f"--npz={tmp_path / 'x.npz'}"])
+  code = cli.main(["data", "syntone", f"--out={tmp_path / 'd'}", "--num_freqs=3", "--num_amps=2",
+                   "--sample_rate=8000", f"--npz={tmp_path / 'x.npz'}"])
   assert code == 0
   assert "24 clips" in capsys.readouterr().out
   with np.load(tmp_path / "x.npz", allow_pickle=True) as z:
     assert z["x"].shape == (24, 8000) and list(z["y"][:4]) == [0, 1, 2, 3]
-  assert cli.main(["data", "syntone", f"--out={tmp_path / 'e'}", "--freq-end=9000", "--sample-rate=8000"]) == 2
+  assert cli.main(["data", "syntone", f"--out={tmp_path / 'e'}", "--freq_end=9000", "--sample_rate=8000"]) == 2
   assert "freq" in capsys.readouterr().err.lower()
+  assert cli.main(["data", "syntone", f"--out={tmp_path / 'f'}", "--num-freqs=3"]) == 2  # --snake_case only
+  assert "unrecognized arguments: --num-freqs=3" in capsys.readouterr().err
+
+
+def test_data_prepare_runs_the_familys_preparation(tmp_path, capsys):
+  cache = tmp_path / "cache"
+  assert cli.main(["data", "prepare", "--config=configs/autodecompose.py:smoke",
+                   f"--config.data.cache_dir={cache}"]) == 0
+  assert "prepared the data" in capsys.readouterr().out
+  assert (cache / "sim_vowels").is_dir()
+  assert cli.main(["data", "prepare", "--config=configs/vqvae_ucr.py:smoke"]) == 0  # reads UCR files as they are
+  assert "needs no data preparation" in capsys.readouterr().out
+  assert cli.main(["data", "prepare", "--config=configs/autodecompose.py:smoke", "--config.train.steps=0"]) == 2
+  assert "train.steps" in capsys.readouterr().err
 
 
 def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
@@ -70,7 +84,7 @@ def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
   assert any(p.startswith("events.out.tfevents") for p in os.listdir(work / "tensorboard"))
 
 
-HELP_SUBJECTS = {"data": ["syntone"], "benchmark": ["syntone"], "probe": ["speaker"], "sweep": ["ucr"]}
+HELP_SUBJECTS = {"data": ["prepare", "syntone"], "benchmark": ["syntone"], "probe": ["speaker"], "sweep": ["ucr"]}
 TAKES_CONFIG_FILE = ("train",)
 TAKES_OVERRIDES = ("train", "eval", "benchmark", "probe")
 
@@ -118,7 +132,7 @@ def test_help_command_and_top_level_usage(capsys):
 
 
 def test_bad_flags_are_one_line_exit_2(tmp_path, capsys):
-  cases = [(["data", "syntone", "--num-freqs=x", f"--out={tmp_path}"], "invalid int value: 'x'"),
+  cases = [(["data", "syntone", "--num_freqs=x", f"--out={tmp_path}"], "invalid int value: 'x'"),
            (["benchmark", "syntone", "--sedes=2"], "unrecognized arguments: --sedes=2"),
            (["embed", "--workdir=x"], "--encoder"),
            (["data", "nope"], "see decompjax data --help"),

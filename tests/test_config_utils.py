@@ -18,7 +18,7 @@ def test_override_changes_typed_fields():
 def test_config_is_locked_after_build():
   c = config_utils.build_config(PRESET, [])
   with pytest.raises(AttributeError):
-    c.loss.bta = 3.0
+    c.model.bta = 3.0
 
 
 def test_unknown_field_names_field_and_valid_keys():
@@ -32,7 +32,7 @@ def test_wrong_type_is_rejected():
   with pytest.raises(config_utils.ConfigError, match="train.steps.*integer"):
     config_utils.build_config(PRESET, [("train.steps", "many")])
   with pytest.raises(config_utils.ConfigError, match="group of fields"):
-    config_utils.build_config(PRESET, [("loss", "3")])
+    config_utils.build_config(PRESET, [("model", "3")])
 
 
 def test_preset_args_and_unknown_arg():
@@ -47,8 +47,8 @@ def test_missing_file_and_split_args():
   with pytest.raises(config_utils.ConfigError, match="not found"):
     config_utils.build_config("configs/nope.py", [])
   spec, overrides, rest = config_utils.split_config_args(
-      ["--config=configs/a.py:smoke", "--config.loss.beta=2", "--workdir=x"])
-  assert spec == "configs/a.py:smoke" and overrides == [("loss.beta", "2")] and rest == ["--workdir=x"]
+      ["--config=configs/a.py:smoke", "--config.model.beta=2", "--workdir=x"])
+  assert spec == "configs/a.py:smoke" and overrides == [("model.beta", "2")] and rest == ["--workdir=x"]
 
 
 def test_save_and_reload_roundtrip(tmp_path):

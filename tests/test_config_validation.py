@@ -34,11 +34,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
      "config field 'eval.protocol' = 'corected': must be one of 'corrected', 'syntone_compat', 'both'"),
     (SYNTONE, "data.grid.num_freqs", "0", "config field 'data.grid.num_freqs' = 0: must be >= 1"),
     (SYNTONE, "model.beta", "-1", "config field 'model.beta' = -1.0: must be a finite number >= 0"),
-    ("configs/syntone_beta_tcvae.py:smoke", "loss.estimator", "mss2",
-     "config field 'loss.estimator' = 'mss2': must be one of 'mss', 'mss_paper', 'mws'"),
+    ("configs/syntone_beta_tcvae.py:smoke", "model.tc_estimator", "mss2",
+     "config field 'model.tc_estimator' = 'mss2': must be one of 'mss', 'mss_paper', 'mws'"),
     ("configs/syntone_factor_vae.py:smoke", "train.batch_size", "15",
      "config field 'train.batch_size' = 15: must be even for factor_vae (each batch is split into a VAE half "
      "and a discriminator half)"),
+    ("configs/syntone_factor_vae.py:smoke", "optim.disc.lr", "0",
+     "config field 'optim.disc.lr' = 0.0: must be a finite number > 0"),
+    ("configs/syntone_factor_vae.py:smoke", "optim.disc.b1", "1.5",
+     "config field 'optim.disc.b1' = 1.5: must be >= 0 and < 1"),
     ("configs/vqvae_ucr.py:smoke", "model.codebook_size", "0", "config field 'model.codebook_size' = 0: must be >= 1"),
     ("configs/vqvae_ucr.py:smoke", "model.window", "hamming",
      "config field 'model.window' = 'hamming': must be one of 'rect', 'hann'"),
@@ -105,27 +109,35 @@ def test_choices_match_the_code_that_reads_them():
 
   from decompjax import optim
   from decompjax.audio import mel
-  from decompjax.autodecompose import augment as ad_augment
-  from decompjax.autodecompose import features, inference, models
+  from decompjax.audio import speech_features as features
+  from decompjax.families.autodecompose import augment as ad_augment
+  from decompjax.families.autodecompose import model as models
   from decompjax.losses import tc, vae
-  from decompjax.vqvae import stft
+  from decompjax.audio import stft
   choices = config_validation.CHOICES
-  assert choices["loss.reduction"] == vae.REDUCTIONS
-  assert choices["loss.estimator"] == tc.ESTIMATORS
+  assert choices["model.reduction"] == vae.REDUCTIONS
+  assert choices["model.tc_estimator"] == tc.ESTIMATORS
+  from decompjax.families.syntone_vae import evaluate as sv_evaluate
+  assert choices["eval.protocol"] == sv_evaluate.PROTOCOLS
   assert choices["audio.frontend"] == mel.FRONTEND_MODES
   assert choices["model.arch"] == models.ARCHS
   assert choices["features.preset"] == tuple(features.PRESETS)
   assert choices["augment.preset"] == tuple(ad_augment.PRESETS)
   from decompjax.data import ucr
   assert choices["data.nan_policy"] == ucr.NAN_POLICIES
-  for name in choices["optim.name"]:
-    optim.make_optimizer(ml_collections.ConfigDict(dict(name=name, lr=1e-3)))
-  with pytest.raises(ValueError):
-    optim.make_optimizer(ml_collections.ConfigDict(dict(name="lamb", lr=1e-3)))
+  from configs import common
+  for name in choices["optim.name"] + ("lamb",):
+    block = common.base_config().optim  # make_optimizer reads every field (no fallbacks)
+    block.name = name
+    if name == "lamb":
+      with pytest.raises(ValueError):
+        optim.make_optimizer(block)
+    else:
+      optim.make_optimizer(block)
   for mode in choices["probe.pool"]:
-    inference.pool(np.zeros((2, 3, 4), np.float32), mode)
+    models.pool(np.zeros((2, 3, 4), np.float32), mode)
   with pytest.raises(ValueError):
-    inference.pool(np.zeros((2, 3, 4), np.float32), "max")
+    models.pool(np.zeros((2, 3, 4), np.float32), "max")
   for window in choices["model.window"]:
     stft.window_array(window, 8)
   with pytest.raises(ValueError):

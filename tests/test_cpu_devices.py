@@ -1,8 +1,10 @@
-"""The CPU device split: auto count, value parsing, precedence, and that it really sets JAX's CPU device count."""
+"""The CPU device split: auto count, value parsing, the command line over the config, and that it really sets
+JAX's CPU device count."""
 import os
 import subprocess
 import sys
 
+import ml_collections
 import pytest
 
 from decompjax import cli, cpu_devices
@@ -30,10 +32,22 @@ def test_flag_is_taken_from_anywhere_in_argv():
 
 
 def test_bad_flag_value_is_one_clear_error(capsys, monkeypatch):
-  monkeypatch.delenv(cpu_devices.ENV_VAR, raising=False)
+  monkeypatch.setattr(cpu_devices, "_command_line", None)  # restored after the test
+  environ = dict(os.environ)
   assert cli.main(["train", "--cpu_devices=zero", "--config=configs/syntone_beta_vae.py:smoke"]) == 2
   assert "positive integer" in capsys.readouterr().err
-  assert cpu_devices.ENV_VAR not in os.environ
+  assert dict(os.environ) == environ  # no environment channel: nothing leaks into child processes
+
+
+def test_command_line_choice_wins_over_the_config(monkeypatch):
+  monkeypatch.setattr(cpu_devices, "_command_line", None)
+  config = ml_collections.ConfigDict({"mesh": {"cpu_devices": 3}})
+  assert cpu_devices.requested(config) == 3
+  assert cpu_devices.requested(ml_collections.ConfigDict({"mesh": {"num_devices": 0}})) == 1
+  cpu_devices.set_command_line("2")
+  assert cpu_devices.requested(config) == 2
+  cpu_devices.set_command_line(None)
+  assert cpu_devices.requested(config) == 3
 
 
 def test_left_alone_once_backends_run(monkeypatch):
@@ -45,13 +59,11 @@ def test_left_alone_once_backends_run(monkeypatch):
   assert jax.device_count() == count
 
 
-def _fresh_process(config_value, *, xla_flags=None, env_value=None, call=None) -> tuple[int, str]:
+def _fresh_process(config_value, *, xla_flags=None, call=None) -> tuple[int, str]:
   """(device count, XLA_FLAGS) of a new interpreter after cpu_devices.configure(config_value) (or `call`)."""
-  env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", cpu_devices.ENV_VAR)}
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   if xla_flags is not None:
     env["XLA_FLAGS"] = xla_flags
-  if env_value is not None:
-    env[cpu_devices.ENV_VAR] = env_value
   call = call or f"cpu_devices.configure({config_value!r})"
   code = ("import os, jax, ml_collections; from decompjax import cpu_devices; "
           f"{call}; print(jax.device_count(), '|', os.environ.get('XLA_FLAGS', ''))")
@@ -61,12 +73,11 @@ def _fresh_process(config_value, *, xla_flags=None, env_value=None, call=None) -
   return int(count), flags.strip()
 
 
-def test_sets_the_cpu_device_count_with_env_over_config_and_xla_flags_over_both():
+def test_sets_the_cpu_device_count_and_xla_flags_win():
   assert _fresh_process(3)[0] == 3
   assert _fresh_process(1) == (1, "")
   assert _fresh_process(0)[0] == cpu_devices.auto_count()
-  assert _fresh_process(1, env_value="2")[0] == 2
-  assert _fresh_process(3, xla_flags="--xla_force_host_platform_device_count=5", env_value="2")[0] == 5
+  assert _fresh_process(3, xla_flags="--xla_force_host_platform_device_count=5")[0] == 5
 
 
 def test_configure_for_reads_the_config_and_defaults_to_one_device():
@@ -74,6 +85,8 @@ def test_configure_for_reads_the_config_and_defaults_to_one_device():
   without = "cpu_devices.configure_for(ml_collections.ConfigDict({'mesh': {'num_devices': 0}}))"
   assert _fresh_process(None, call=with_field)[0] == 3
   assert _fresh_process(None, call=without)[0] == 1
+  flag_first = "cpu_devices.set_command_line('2'); " + with_field
+  assert _fresh_process(None, call=flag_first)[0] == 2
 
 
 def test_devices_at_least_cores_run_single_threaded_eigen():
@@ -85,7 +98,7 @@ def test_devices_at_least_cores_run_single_threaded_eigen():
 
 
 def test_train_command_trains_on_the_requested_split(tmp_path):
-  env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", cpu_devices.ENV_VAR)}
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   cmd = [sys.executable, "-m", "decompjax.cli", "train", "--config=configs/syntone_beta_vae.py:smoke",
          f"--workdir={tmp_path / 'run'}", f"--config.data.dir={tmp_path / 'data'}", "--config.train.steps=2",
          "--config.train.progress=false", "--config.train.eval_at_end=false", "--cpu_devices=2"]

@@ -152,9 +152,9 @@ def test_unwritable_stamp_verifies_every_open(prepared, tmp_path):
 def test_train_on_a_damaged_shard_exits_2_without_a_workdir(tmp_path, capsys, split):
   data, work = tmp_path / "data", tmp_path / "run"
   from decompjax import config_utils
-  from decompjax.syntone import common
+  from decompjax.families.syntone_vae import data as sv_data
   config = config_utils.build_config(SMOKE, [("data.dir", str(data))])
-  syntone_tfds.build(common.grid_from_config(config), data)
+  syntone_tfds.build(sv_data.grid_from_config(config), data)
   shard = _shard(data, split)
   _flip_byte(shard)
   capsys.readouterr()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from decompjax import config_utils, train
-from decompjax.families import factor_vae
+from decompjax.families.syntone_vae import family as sv_family, loss as sv_loss
 
 PRESET = "configs/syntone_factor_vae.py:smoke"
 
@@ -24,7 +24,7 @@ def _config(data_dir, **overrides):
 
 def _state_and_input(config, batch=8):
   example = {"waveform": np.zeros((1, 16000), np.float32)}
-  state = factor_vae.init_state(config, jax.random.key(0), example)
+  state = sv_family.FACTOR_VAE.init_state(config, jax.random.key(0), example)
   x = jnp.asarray(np.random.default_rng(0).uniform(size=(batch, 128, 32, 1)), jnp.float32)
   return state, x
 
@@ -32,11 +32,11 @@ def _state_and_input(config, batch=8):
 def _gradients(config, params, x):
   """Gradient of the combined objective and of its two parts, separately."""
   def part(name):
-    return lambda p: factor_vae.objective(config, p, x, jax.random.key(1))[1][name]
+    return lambda p: sv_loss.factor_vae_objective(config, p, x, jax.random.key(1))[1][name]
 
   @jax.jit
   def run(p):
-    full = jax.grad(lambda q: factor_vae.objective(config, q, x, jax.random.key(1))[0])(p)
+    full = jax.grad(lambda q: sv_loss.factor_vae_objective(config, q, x, jax.random.key(1))[0])(p)
     return full, jax.grad(part("vae_loss"))(p), jax.grad(part("disc_loss"))(p)
 
   return jax.device_get(run(params))
@@ -48,7 +48,7 @@ def _norm(tree):
 
 @pytest.mark.parametrize("leak", [False, True])
 def test_gradient_routing(data_dir, leak):
-  config = _config(data_dir, **{"loss.leak_disc_grad": leak})
+  config = _config(data_dir, **{"compat.leak_disc_grad": leak})
   state, x = _state_and_input(config)
   full, g_vae_loss, g_disc_loss = _gradients(config, state.params, x)
   # The discriminator is trained by its own loss only: the VAE objective sees it through stop_gradient.
@@ -68,9 +68,9 @@ def test_gradient_routing(data_dir, leak):
     for a, b in zip(jax.tree.leaves(leaked), jax.tree.leaves(enc(g_disc_loss))):
       np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
     # ... with weight 1 against the original's batch-summed reconstruction, i.e. 1/half against a per-sample one.
-    summed = _config(data_dir, **{"loss.leak_disc_grad": True, "loss.reduction": "syntone"})
+    summed = _config(data_dir, **{"compat.leak_disc_grad": True, "model.reduction": "syntone"})
     g_summed = jax.device_get(jax.jit(jax.grad(
-        lambda p: factor_vae.objective(summed, p, x, jax.random.key(1))[1]["disc_loss"]))(state.params))
+        lambda p: sv_loss.factor_vae_objective(summed, p, x, jax.random.key(1))[1]["disc_loss"]))(state.params))
     for a, b in zip(jax.tree.leaves(enc(g_summed)), jax.tree.leaves(enc(g_disc_loss))):
       np.testing.assert_allclose(a, b * (x.shape[0] // 2), rtol=1e-4, atol=1e-7)
 
@@ -79,7 +79,7 @@ def test_one_step_updates_both_networks_with_their_own_adam(data_dir):
   config = _config(data_dir)
   state, x = _state_and_input(config)
   batch = {"waveform": jnp.asarray(np.random.default_rng(1).normal(size=(8, 16000)) * 0.5, jnp.float32)}
-  new, metrics = jax.jit(factor_vae.make_train_step(config))(state, batch, jax.random.key(2))
+  new, metrics = jax.jit(sv_family.FACTOR_VAE.make_train_step(config))(state, batch, jax.random.key(2))
   assert set(new.opt_state) == {"vae", "disc"} and int(new.step) == 1
   for k in ("loss", "recon", "kl", "tc", "disc_loss", "disc_accuracy", "grad_norm", "disc_grad_norm"):
     assert np.isfinite(float(metrics[k])), k
@@ -96,9 +96,9 @@ def test_batch_must_split_in_halves(data_dir):
   config = _config(data_dir)
   state, x = _state_and_input(config, batch=8)
   with pytest.raises(ValueError, match="even"):
-    factor_vae.objective(config, state.params, x[:5], jax.random.key(0))
+    sv_loss.factor_vae_objective(config, state.params, x[:5], jax.random.key(0))
   with pytest.raises(ValueError, match="even"):
-    factor_vae.make_train_step(_config(data_dir, **{"train.batch_size": 7}))
+    sv_family.FACTOR_VAE.make_train_step(_config(data_dir, **{"train.batch_size": 7}))
 
 
 def test_factor_vae_trains_alike_on_one_and_eight_devices(data_dir, tmp_path):
@@ -112,7 +112,7 @@ def test_factor_vae_trains_alike_on_one_and_eight_devices(data_dir, tmp_path):
   for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(eight)):
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=2e-4)
   # Both networks moved away from the trainer's initialisation (its init key is the first split of the seed).
-  init = factor_vae.init_state(_config(data_dir), jax.random.split(jax.random.key(0), 3)[0],
+  init = sv_family.FACTOR_VAE.init_state(_config(data_dir), jax.random.split(jax.random.key(0), 3)[0],
                                {"waveform": np.zeros((1, 16000), np.float32)})
   for part in ("vae", "disc"):
     start = jax.tree.leaves(jax.device_get(init.params[part]))

@@ -10,10 +10,10 @@ from matplotlib.text import Text
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from decompjax.autodecompose import augment, probe  # noqa: E402
-from decompjax.autodecompose import evaluate as ad_evaluate  # noqa: E402
+from decompjax.evaluation import few_shot as probe  # noqa: E402
 from decompjax.evaluation import figures  # noqa: E402
-from decompjax.vqvae import figures as vq_figures  # noqa: E402
+from decompjax.families.autodecompose import augment  # noqa: E402
+from decompjax.families.autodecompose import evaluate as ad_evaluate  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +157,7 @@ def _key_entries(fig):
 def test_vqvae_scatter_key_has_exactly_the_classes_present():
   rng = np.random.default_rng(0)
   labels = np.repeat([0, 1], 20)
-  fig = vq_figures.latent_scatter_figure(rng.normal(size=(40, 6)) + labels[:, None], labels, tsne=True)
+  fig = figures.latent_scatter_figure(rng.normal(size=(40, 6)) + labels[:, None], labels, tsne=True)
   assert _key_entries(fig) == ["class 0", "class 1"]
   assert not _colourbars(fig)                                  # no 10-bin colour bar for 2 classes
 
@@ -165,7 +165,7 @@ def test_vqvae_scatter_key_has_exactly_the_classes_present():
 def test_vqvae_scatter_with_many_classes_gets_one_colour_bin_per_class():
   rng = np.random.default_rng(0)
   labels = np.repeat(np.arange(15), 4)
-  fig = vq_figures.latent_scatter_figure(rng.normal(size=(60, 6)), labels, tsne=False)
+  fig = figures.latent_scatter_figure(rng.normal(size=(60, 6)), labels, tsne=False)
   bars = _colourbars(fig)
   assert len(bars) == 1
   bar = next(iter(bars))
@@ -176,7 +176,7 @@ def test_vqvae_scatter_with_many_classes_gets_one_colour_bin_per_class():
 
 def test_vqvae_reconstructions_label_time_and_value():
   x = np.random.default_rng(0).normal(size=(3, 50, 1))
-  fig = vq_figures.reconstructions_figure(x, x * 0.5, np.array([0, 1, 1]))
+  fig = figures.series_reconstructions_figure(x, x * 0.5, np.array([0, 1, 1]))
   bottom = min(fig.axes, key=lambda ax: ax.get_position().y0)
   assert bottom.get_xlabel() == "time step"
   assert all(ax.get_ylabel().startswith("class ") for ax in fig.axes)

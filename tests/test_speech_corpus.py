@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from decompjax.autodecompose import features
+from decompjax.audio import speech_features as features
 from decompjax.data import speech_corpus as sc
 
 FEATS = features.from_preset("notebook")

@@ -10,9 +10,9 @@ from scipy.special import logsumexp
 
 from decompjax import config_utils, sharding, train
 from decompjax.data import syntone
-from decompjax.families import beta_tcvae
+from decompjax.families.syntone_vae import data as sv_data, family as sv_family, loss as sv_loss
+from decompjax.families.syntone_vae.model import Discriminator
 from decompjax.losses import factor, tc
-from decompjax.models.discriminator import Discriminator
 
 
 def _inputs(b=6, d=3, seed=0):
@@ -134,15 +134,15 @@ def test_loss_weights_and_reductions():
   x_hat = jnp.clip(x + 0.1, 0, 1)
   parts = tc.tc_decomposition(z, mu, logvar, 50, "mss")
   rec = jnp.sum((x_hat - x) ** 2, axis=(1, 2, 3))
-  loss, terms = tc.beta_tcvae_loss(x_hat, x, z, mu, logvar, alpha=2.0, beta=5.0, gamma=0.5, dataset_size=50)
+  loss, terms = sv_loss.beta_tcvae_loss(x_hat, x, z, mu, logvar, alpha=2.0, beta=5.0, gamma=0.5, dataset_size=50)
   np.testing.assert_allclose(float(loss), float(rec.mean() + 2 * parts["mi"] + 5 * parts["tc"] + 0.5 * parts["dwkl"]),
                              rtol=1e-5)
-  loss_s, _ = tc.beta_tcvae_loss(x_hat, x, z, mu, logvar, alpha=2.0, beta=5.0, gamma=0.5, dataset_size=50,
+  loss_s, _ = sv_loss.beta_tcvae_loss(x_hat, x, z, mu, logvar, alpha=2.0, beta=5.0, gamma=0.5, dataset_size=50,
                                  reduction="syntone")
   np.testing.assert_allclose(float(loss_s - loss), float(rec.sum() - rec.mean()), rtol=1e-5)
   assert set(terms) >= {"recon", "kl", "mi", "tc", "dwkl"}
   with pytest.raises(ValueError, match="reduction"):
-    tc.beta_tcvae_loss(x_hat, x, z, mu, logvar, dataset_size=50, reduction="sum")
+    sv_loss.beta_tcvae_loss(x_hat, x, z, mu, logvar, dataset_size=50, reduction="sum")
 
 
 def _sharded(a, mesh):
@@ -224,10 +224,10 @@ def _config(data_dir, **overrides):
 def test_dataset_size_comes_from_the_grid(data_dir):
   config = _config(data_dir)
   train_idx, _ = syntone.split_indices(48)
-  assert beta_tcvae.dataset_size(config) == len(train_idx) == 38
-  assert beta_tcvae.dataset_size(_config(data_dir, **{"loss.dataset_size": 25600})) == 25600
+  assert sv_data.dataset_size(config) == len(train_idx) == 38
+  assert sv_data.dataset_size(_config(data_dir, **{"model.tc_dataset_size": 25600})) == 25600
   with pytest.raises(ValueError, match="estimator"):
-    beta_tcvae.make_train_step(_config(data_dir, **{"loss.estimator": "exact"}))
+    sv_family.BETA_TCVAE.make_train_step(_config(data_dir, **{"model.tc_estimator": "exact"}))
 
 
 def test_beta_tcvae_trains_alike_on_one_and_eight_devices(data_dir, tmp_path):

@@ -4,8 +4,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from decompjax.losses.vae import beta_vae_loss, gaussian_kl
-from decompjax.models.vae_deep import VAEDeep, max_pool_2x2
+from decompjax.families.syntone_vae.loss import beta_vae_loss
+from decompjax.families.syntone_vae.model import VAEDeep
+from decompjax.losses.vae import gaussian_kl
+from decompjax.models.layers import max_pool_2x2
 
 
 def test_parameter_count_matches_original():

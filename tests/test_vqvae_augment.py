@@ -3,8 +3,8 @@ import jax
 import numpy as np
 import pytest
 
-from decompjax.vqvae import augment
-from decompjax.vqvae.augment import AugParams
+from decompjax.families.vqvae import augment
+from decompjax.families.vqvae.augment import AugParams
 
 X = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
 KEY = jax.random.key(7)

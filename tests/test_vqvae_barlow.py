@@ -6,9 +6,9 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from configs import barlow_vqvae_ucr
 from decompjax import sharding
-from decompjax.families import barlow_vqvae as family
-from decompjax.families import vqvae as vq_family
-from decompjax.vqvae.barlow import barlow_twins_loss
+from decompjax.families.vqvae import data as vq_data
+from decompjax.families.vqvae.family import BARLOW_VQVAE as family
+from decompjax.families.vqvae.loss import barlow_twins_loss
 
 
 def test_barlow_loss_matches_numpy():
@@ -26,8 +26,8 @@ def setup(ucr_dir):
   c = barlow_vqvae_ucr.get_config("smoke")
   c.data.ucr_dir, c.data.name = str(ucr_dir), "ItalyPowerDemand"
   # The STFT-phase augmentation is tested in test_vqvae_augment; leaving it out halves compile time here.
-  c.model.augmentations = "AmpR,flip,slope,jitter"
-  d = vq_family.load_data(c)
+  c.augment.names = "AmpR,flip,slope,jitter"
+  d = vq_data.load_data(c)
   batch = {"x": d.train_x[:16], "label": d.train_y[:16]}
   return c, batch
 

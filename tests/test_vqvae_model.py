@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from configs import vqvae_ucr
-from decompjax.families import vqvae as family
-from decompjax.vqvae.model import VQVAE, downsample_rate
+from decompjax.families.vqvae import data as vq_data
+from decompjax.families.vqvae import family as vq_family
+from decompjax.families.vqvae import model as vq_model
+from decompjax.families.vqvae.model import VQVAE, downsample_rate
 
 
 @pytest.mark.parametrize("length,latent", [(24, (5, 6)), (96, (5, 12)), (140, (5, 8)), (150, (5, 9)),
@@ -33,25 +35,25 @@ def test_parameter_counts_and_rate():
 def test_train_step_updates_codebook_and_eval_step_does_not(ucr_dir):
   c = vqvae_ucr.get_config("smoke")
   c.data.ucr_dir, c.data.name = str(ucr_dir), "ItalyPowerDemand"
-  d = family.load_data(c)
+  d = vq_data.load_data(c)
   batch = {"x": d.train_x[:16], "label": d.train_y[:16]}
-  state = family.init_state(c, jax.random.key(0), batch)
-  step = jax.jit(family.make_train_step(c))
+  state = vq_family.VQVAE.init_state(c, jax.random.key(0), batch)
+  step = jax.jit(vq_family.VQVAE.make_train_step(c))
   new, metrics = step(state, batch, jax.random.key(1))
   assert set(metrics) >= {"loss", "recon_time", "recon_stft", "commit", "perplexity"}
   assert np.isfinite(float(metrics["loss"])) and int(new.step) == 1
   assert not np.allclose(new.model_state["vq"]["vq"]["embed"], state.model_state["vq"]["vq"]["embed"])
-  eval_metrics = jax.jit(family.make_eval_step(c))(new, batch, jax.random.key(2))
+  eval_metrics = jax.jit(vq_family.VQVAE.make_eval_step(c))(new, batch, jax.random.key(2))
   assert np.isfinite(float(eval_metrics["loss"]))
   # eval outputs are a pure function of the state: applying them twice gives the same result.
-  a = family.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
-  b = family.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
+  a = vq_model.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
+  b = vq_model.eval_apply(c, new, jnp.asarray(batch["x"]))["x_hat"]
   np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_upconv_equals_conv_transpose_and_doubles_width():
   import flax.linen as nn
-  from decompjax.vqvae.model import UpConv
+  from decompjax.families.vqvae.model import UpConv
   x = jax.random.normal(jax.random.key(0), (2, 5, 7, 3))
   up = UpConv(4)
   v = up.init(jax.random.key(1), x)

@@ -3,8 +3,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from decompjax.vqvae import probes, quantizer
-from decompjax.vqvae.quantizer import VectorQuantizer
+from decompjax.evaluation import probes
+from decompjax.families.vqvae import quantizer
+from decompjax.families.vqvae.quantizer import VectorQuantizer
 
 
 def _init(vq, z):

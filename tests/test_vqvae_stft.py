@@ -3,8 +3,8 @@ import jax
 import numpy as np
 import pytest
 
-from decompjax.vqvae import stft
-from decompjax.vqvae.model import _interp_matrix, resize_bilinear_align_corners
+from decompjax.audio import stft
+from decompjax.families.vqvae.model import _interp_matrix, resize_bilinear_align_corners
 
 
 def ref_torch_stft(x, n_fft=8, hop=2, window=None):

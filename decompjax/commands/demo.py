@@ -9,7 +9,7 @@ import json
 import os
 import time
 
-from decompjax import config_utils
+from decompjax import config_utils, cpu_devices
 from decompjax.commands import parsing
 
 
@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
   if args.steps is not None:  # --steps=0 is refused by the config rules, not replaced by the default
     overrides.append(("train.steps", str(args.steps)))
   config = config_utils.build_config(config_utils.preset_path("syntone_beta_vae.py") + ":demo", overrides)
+  cpu_devices.configure_for(config)  # once, here at the entry: JAX fixes the split when it starts
 
   from decompjax import registry, train
   t0 = time.time()
@@ -33,7 +34,8 @@ def main(argv: list[str]) -> int:
   state = train.train_and_evaluate(config, workdir)
   t1 = time.time()
   print(f"[2/3] trained in {t1 - t0:.0f}s; evaluating")
-  results = registry.get_family(config.model.family).evaluate(config, state, workdir)
+  from decompjax.evaluation import report
+  results = report.evaluate_and_write(registry.get_family(config.model.family), config, state, workdir)
   keys = [k for k in ("recon_mse", "mig", "probe_waveform_accuracy", "probe_frequency_accuracy",
                       "probe_amplitude_accuracy") if k in results]
   print(f"[3/3] evaluated in {time.time() - t1:.0f}s: " + json.dumps({k: round(results[k], 4) for k in keys}))

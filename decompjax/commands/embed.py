@@ -1,8 +1,10 @@
-"""decompjax embed --workdir=DIR --encoder=voice|content [--pool=none|mean|file] [--out=DIR] AUDIO...
+"""decompjax embed --workdir=DIR --encoder=voice|content [--pool=none|mean|file] [--out=DIR] [--step=N] AUDIO...
 
 Writes one .npy per audio file: <out>/<file stem>.<encoder>.npy holding [crops, 64, emb] (pool=none, the
 per-frame embeddings), [crops, emb] (mean over each crop's frames) or [emb] (mean over the whole file).
 Default out: WORKDIR/embeddings.
+
+From Python: `decompjax.commands.embed.embed(workdir, paths, encoder="voice")` returns the array.
 """
 from __future__ import annotations
 
@@ -10,8 +12,23 @@ import os
 
 import numpy as np
 
+from decompjax import config_utils, cpu_devices
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
+
+
+def embed(workdir: str, audio_paths, encoder: str = "voice", pool: str = "none", *, step: int | None = None,
+          batch_size: int = 256, return_counts: bool = False):
+  """Embeddings of audio files by the trained Autodecompose run in `workdir` (the notebook's encoder_p /
+  encoder_q API). Each file is read, mixed to mono, resampled to 16 kHz, turned into the run's mel front end and
+  cut into 64-frame crops (a file shorter than one crop, ~1.02 s, is an error naming it); the crops of all files
+  are stacked in order. -> [N_crops, 64, emb] (pool='none'), [N_crops, emb] ('mean': over each crop's frames)
+  or [N_files, emb] ('file': over all frames of a file); (embeddings, crops per file) if return_counts."""
+  from decompjax import restore
+  from decompjax.families.autodecompose import evaluate
+  audio_paths = evaluate.check_embed_request(audio_paths, encoder, pool)  # before restoring anything
+  config, state = restore.load_run(workdir, step, family="autodecompose")
+  return evaluate.embed_files(config, state, audio_paths, encoder, pool, batch_size, return_counts)
 
 
 def main(argv: list[str]) -> int:
@@ -25,9 +42,10 @@ def main(argv: list[str]) -> int:
   args = parser.parse_args(argv)
   if not args.audio:
     raise UsageError("give at least one audio file to embed")
-  from decompjax.autodecompose.embed import embed
-  emb, counts = embed(args.workdir, args.audio, args.encoder, "mean" if args.pool == "mean" else
-                      ("file" if args.pool == "file" else "none"), step=args.step, return_counts=True)
+  # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts);
+  # embed() itself, the library call, leaves it alone.
+  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json")))
+  emb, counts = embed(args.workdir, args.audio, args.encoder, args.pool, step=args.step, return_counts=True)
   out = args.out or os.path.join(args.workdir, "embeddings")
   os.makedirs(out, exist_ok=True)
   start, written = 0, set()

@@ -12,7 +12,7 @@ CONFIG_FILE_HELP = ("  --config=FILE[:ARG]   the preset file and its argument, e
 OVERRIDE_HELP = ("  --config.a.b=value    set one config field, e.g. --config.eval.batch_size=64 (repeatable; an\n"
                  "                        unknown field, a wrong type or a value outside the field's rule is an error)")
 CPU_DEVICES_HELP = ("  --cpu_devices=N|auto  JAX devices a CPU host is split into (default: config.mesh.cpu_devices;\n"
-                    "                        auto = 2 per core, <= 8; env DECOMPJAX_CPU_DEVICES); no effect on GPU/TPU")
+                    "                        auto = 2 per core, <= 8); no effect on GPU/TPU")
 
 
 def epilog(*, config_file: bool = False, overrides: bool = False) -> str:

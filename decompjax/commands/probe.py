@@ -1,16 +1,17 @@
-"""decompjax probe speaker --workdir=DIR [--data.dir=CORPUS] [--seconds=10,15,30,60,120] [--seeds=5]
-[--pool=mean|flatten] [--out=DIR] [--config.a.b=value ...]
+"""decompjax probe speaker --workdir=DIR [--config.data.dir=CORPUS] [--seconds=10,15,30,60,120] [--seeds=5]
+[--pool=mean|flatten] [--split=NAME] [--out=DIR] [--step=N] [--config.a.b=value ...]
 
-Few-shot speaker identification on E_s, E_c and raw-mel crop vectors (decompjax.autodecompose.probe): for each
+Few-shot speaker identification on E_s, E_c and raw-mel crop vectors (decompjax.evaluation.few_shot): for each
 k seconds of labelled audio per speaker a logistic regression is trained and scored by macro-F1 on held-out
-utterances of the same speakers, repeated over seeds. Without --data.dir the run's own data is probed
-(SimVowels: its unseen 'test' speakers). Writes speaker_probe.csv / .md and tsne_speakers.png.
+utterances of the same speakers, repeated over seeds. Without --config.data.dir the run's own data is probed
+(SimVowels: its unseen 'test' speakers); with it, every file of that LibriSpeech-layout folder (split 'all').
+Writes speaker_probe.csv / .md and tsne_speakers.png.
 """
 from __future__ import annotations
 
 import os
 
-from decompjax import config_utils
+from decompjax import config_utils, cpu_devices
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -22,41 +23,44 @@ def main(argv: list[str]) -> int:
     print(parsing.subjects_help("decompjax probe", "probe", PROBES, overrides=True))
     return 0
   if not argv or argv[0] not in PROBES:
-    raise UsageError("usage: decompjax probe speaker --workdir=DIR [--data.dir=CORPUS] (only the 'speaker' "
-                     "probe exists)")
+    raise UsageError("usage: decompjax probe speaker --workdir=DIR [--config.data.dir=CORPUS] (only the "
+                     "'speaker' probe exists)")
   spec, overrides, rest = config_utils.split_config_args(argv[1:])
   if spec:
     raise UsageError("probe reads the config saved in the workdir; override fields with --config.a.b=value")
   parser = parsing.Parser("decompjax probe speaker", __doc__, overrides=True)
   parser.add_argument("--workdir", required=True)
-  parser.add_argument("--data.dir", dest="data_dir", default=None,
-                      help="LibriSpeech-layout folder to probe (default: the run's data)")
   parser.add_argument("--split", default=None, help="split to probe (default: config.probe.split; 'all' for a "
-                      "corpus given with --data.dir)")
+                      "corpus given with --config.data.dir)")
   parser.add_argument("--seconds", default=None, help="comma-separated seconds per speaker")
   parser.add_argument("--seeds", type=int, default=None)
   parser.add_argument("--pool", choices=("mean", "flatten"), default=None)
   parser.add_argument("--out", default=None, help="output folder (default: WORKDIR/probe)")
   parser.add_argument("--step", type=int, default=None)
   args = parser.parse_args(rest)
-  if args.data_dir is not None:
-    overrides.append(("data.dir", args.data_dir))
   try:
     seconds = tuple(float(s) if "." in s else int(s) for s in args.seconds.split(",")) if args.seconds else None
   except ValueError:
     raise UsageError(f"--seconds={args.seconds!r}: expected comma-separated numbers") from None
+  corpus_given = bool(dict(overrides).get("data.dir"))
 
-  from decompjax.autodecompose import data, inference, probe
-  config, state = inference.load_trained(args.workdir, args.step, overrides)
-  p = config.probe
-  split = args.split or ("all" if args.data_dir else p.split)
-  crops = data.load_crops(config, split)
+  # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts).
+  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json"), overrides))
+  from decompjax import restore
+  from decompjax.evaluation import figures
+  from decompjax.families.autodecompose import data, evaluate
+  config, state = restore.load_run(args.workdir, args.step, overrides, family="autodecompose")
+  crops = data.load_crops(config, args.split or ("all" if corpus_given else config.probe.split))
   out = args.out or os.path.join(args.workdir, "probe")
-  rows = probe.run(config, state, crops, out, seconds=seconds or tuple(p.seconds),
-                   seeds=args.seeds or p.seeds, pool=args.pool or p.pool, test_fraction=p.test_fraction,
-                   tsne_points=p.tsne_points, batch_size=config.eval.batch_size)
+  report = evaluate.speaker_probe(config, state, crops, seconds=seconds, seeds=args.seeds, pool=args.pool)
+  os.makedirs(out, exist_ok=True)
+  for name, text in report.tables.items():
+    with open(os.path.join(out, name), "w", newline="", encoding="utf-8") as f:
+      f.write(text)
+  for name, fig in report.figures.items():
+    figures.save_figure(fig, os.path.join(out, name + ".png"))
   print(f"speaker-ID macro-F1 (%), {crops.source}, {len(set(crops.speaker.tolist()))} speakers, "
-        f"pool={args.pool or p.pool}:")
-  print(probe.markdown_table(rows))
-  print(f"wrote {out}/ (speaker_probe.csv, speaker_probe.md, tsne_speakers.png)")
+        f"pool={args.pool or config.probe.pool}:")
+  print(report.tables["speaker_probe.md"], end="")
+  print(f"wrote {out}/ ({', '.join(list(report.tables) + [n + '.png' for n in report.figures])})")
   return 0

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from decompjax import config_utils
+from decompjax import config_utils, cpu_devices
 from decompjax.errors import UsageError
 
 
@@ -31,6 +31,7 @@ def parse(argv: list[str], prog: str):
 
 def main(argv: list[str]) -> int:
   config, args = parse(argv, "decompjax train")
+  cpu_devices.configure_for(config)  # once, here at the entry: JAX fixes the split when it starts
   from decompjax import train  # after parsing: a typo fails before JAX/TF start up
   try:
     state = train.train_and_evaluate(config, args.workdir)

@@ -9,20 +9,20 @@ where the stamp cannot be written (a read-only data dir) the files are checked o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
-import re
-import weakref
 
 import numpy as np
 
-from decompjax.input_pipeline import tf_on_cpu_only
+from decompjax.errors import DataError
+from decompjax.input_pipeline import data_loss_detail, explain_damage, tf_on_cpu_only
 
 STAMP_NAME = ".decompjax-verified.json"
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(DataError):
   """A prepared dataset file fails its record checksums: delete the dataset and regenerate it."""
 
 
@@ -31,10 +31,6 @@ class Shards:
   label: str                                   # e.g. "syntone/grid_3fe2c0d7f501"
   directory: pathlib.Path                      # holds the shards and the stamp
   files: tuple[tuple[pathlib.Path, int], ...]  # (shard file, number of records it must hold)
-
-
-# Datasets opened from checked shards -> those shards, so a failure while reading can name the damaged file.
-_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def of_builder(builder) -> Shards:
@@ -105,18 +101,15 @@ def verify(shards: Shards) -> None:
 
 
 def remember(ds, shards: Shards):
-  """Ties a dataset read from `shards` to them (see corrupt_records_error); returns ds."""
-  _SOURCES[ds] = shards
-  return ds
+  """Ties a dataset read from `shards` to them, so a failure while reading names the damaged file
+  (corrupt_records_error); returns ds."""
+  return explain_damage(ds, functools.partial(corrupt_records_error, shards))
 
 
-def corrupt_records_error(ds, err: Exception) -> CorruptDataError:
-  """The user error for a DataLossError met while reading `ds` (a file damaged after it was verified)."""
-  detail = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(getattr(err, "message", err))).strip()
-  shards = _SOURCES.get(ds)
-  if shards is None:
-    return CorruptDataError(f"a data record failed its checksum while reading ({detail}): a dataset file is "
-                            "corrupt; delete the dataset's directory and regenerate it")
+def corrupt_records_error(shards: Shards, err: Exception) -> CorruptDataError:
+  """The user error for a DataLossError met while reading a dataset of `shards` (a file damaged after it was
+  verified)."""
+  detail = data_loss_detail(err)
   bad = [path.name for path, n in shards.files if not records_intact(path, n)]
   stamp = _read_stamp(shards.directory)
   if any(stamp.pop(name, None) for name in bad):

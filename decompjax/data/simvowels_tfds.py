@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from decompjax import input_pipeline
 from decompjax.data import shard_check, simvowels, tfds_local
+from decompjax.errors import MissingInputError
 
 
 @dataclasses.dataclass(eq=False)
@@ -89,27 +90,33 @@ def _builder(config: SimVowelsConfig, data_dir: str) -> SimVowels:
   return SimVowels(config=tfds_local.config_for(SimVowels, config), data_dir=data_dir)
 
 
-def builder(config: SimVowelsConfig, data_dir: str) -> SimVowels:
-  """Generates (once) and returns the builder for `config` under `data_dir`."""
-  os.makedirs(data_dir, exist_ok=True)
+def builder(config: SimVowelsConfig, data_dir: str, *, generate: bool = True) -> SimVowels:
+  """Returns the builder for `config` under `data_dir`, generating the data first if it is not there (once).
+  generate=False: missing data is an error instead (several hosts: only one generates, the others read)."""
   b = _builder(config, data_dir)
   if not b.is_prepared():
+    if not generate:
+      raise MissingInputError(f"SimVowels {config.name} is not prepared under {data_dir}; generate it first "
+                              "(`decompjax data prepare --config=...`, or one process of the run)")
+    os.makedirs(data_dir, exist_ok=True)
     tfds_local.prepare(b)
   return b
 
 
 def load(config: SimVowelsConfig, data_dir: str, split: str, *, process_index: int = 0,
-         process_count: int = 1) -> tf.data.Dataset:
+         process_count: int = 1, generate: bool = True) -> tf.data.Dataset:
   """Unbatched, unshuffled examples of one split; each host reads its own 1/process_count share."""
   if split not in ("train", "validation", "test"):
     raise ValueError(f"unknown SimVowels split {split!r}")
-  b = builder(config, data_dir)
+  b = builder(config, data_dir, generate=generate)
   shards = shard_check.of_builder(b)
   shard_check.verify(shards)
   ds = b.as_dataset(split=split, shuffle_files=False)
   return shard_check.remember(ds.shard(process_count, process_index) if process_count > 1 else ds, shards)
 
 
-def load_numpy(config: SimVowelsConfig, data_dir: str, split: str) -> dict[str, np.ndarray]:
+def load_numpy(config: SimVowelsConfig, data_dir: str, split: str, *,
+               generate: bool = True) -> dict[str, np.ndarray]:
   """A whole split as stacked numpy arrays (small enough for the probe and the mel front end)."""
-  return input_pipeline.all_examples(load(config, data_dir, split))  # a damaged record: a clear user error
+  # a damaged record: a clear user error
+  return input_pipeline.all_examples(load(config, data_dir, split, generate=generate))

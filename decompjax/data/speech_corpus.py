@@ -2,8 +2,8 @@
 
 Layouts: `<root>/<speaker>/<chapter>/<utt>.flac|wav` or flat `<root>/<speaker>/*.flac|wav` (any depth below
 the speaker folder works; the speaker is the first folder under root). Audio is mixed to mono, resampled to the
-front end's rate and turned into 64-frame mel crops by a `MelFeatures` front end (any callable
-wav -> [N, T, F] crops works). Local files only.
+front end's rate (`decompjax.audio.wav.read_audio`) and turned into 64-frame mel crops by a
+`decompjax.audio.speech_features.MelFeatures` front end. Local files only.
 
 Bad files are never dropped silently: unreadable, empty, too-short (shorter than one crop) and wrong-format
 files (not .flac/.wav, or outside a speaker folder) are counted in a `CorpusReport`, logged with the first few
@@ -23,6 +23,10 @@ import os
 import pathlib
 
 import numpy as np
+
+from decompjax.audio import speech_features as feat_lib
+from decompjax.audio import wav as wav_lib
+from decompjax.errors import DataError, MissingInputError
 
 AUDIO_EXTS = (".flac", ".wav")
 SPLITS = ("train", "validation", "test", "all")
@@ -63,19 +67,13 @@ class CorpusCrops:
   report: CorpusReport
 
 
-class _Skip(Exception):
-  def __init__(self, reason: str):
-    super().__init__(reason)
-    self.reason = reason
-
-
 def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
   """-> ({speaker: sorted audio paths}, wrong-format paths)."""
   base = pathlib.Path(os.path.expanduser(root))
   if not base.exists():
-    raise FileNotFoundError(f"speech corpus folder not found: {base}")
+    raise MissingInputError(f"speech corpus folder not found: {base}")
   if not base.is_dir():
-    raise NotADirectoryError(f"speech corpus path is not a folder: {base}")
+    raise MissingInputError(f"speech corpus path is not a folder: {base}")
   speakers, wrong = {}, []
   for entry in sorted(base.iterdir()):
     if entry.name.startswith("."):
@@ -93,28 +91,6 @@ def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
   return speakers, wrong
 
 
-def read_audio(path: str, sample_rate: int, min_samples: int) -> np.ndarray:
-  """Mono float32 at `sample_rate`; raises _Skip(reason) for files that cannot be used."""
-  import soundfile as sf
-  if os.path.getsize(path) == 0:
-    raise _Skip("empty")
-  try:
-    wav, sr = sf.read(path, dtype="float32", always_2d=True)
-  except Exception:  # libsndfile raises several types for corrupt or mislabelled files
-    raise _Skip("unreadable") from None
-  if wav.shape[0] == 0:
-    raise _Skip("empty")
-  wav = wav.mean(axis=1)
-  if not np.all(np.isfinite(wav)):
-    raise _Skip("unreadable")
-  if sr != sample_rate:
-    import librosa
-    wav = librosa.resample(wav, orig_sr=sr, target_sr=sample_rate)
-  if wav.shape[0] < min_samples:
-    raise _Skip("too_short")
-  return wav.astype(np.float32)
-
-
 def _select(files: list[str], split: str, holdout_every: int) -> list[str]:
   if split == "all" or len(files) < holdout_every or holdout_every < 2:
     return files if split in ("all", "train") else []
@@ -125,8 +101,7 @@ def _select(files: list[str], split: str, holdout_every: int) -> list[str]:
 
 def load_crops(root: str, features, *, split: str = "all", holdout_every: int = 10, seed: int = 0,
                max_files_per_speaker: int = 0, num_workers: int = 4) -> CorpusCrops:
-  """Reads, resamples and crops the corpus. `features` is a `decompjax.autodecompose.features.MelFeatures`."""
-  from decompjax.autodecompose import features as feat_lib
+  """Reads, resamples and crops the corpus. `features` is a `decompjax.audio.speech_features.MelFeatures`."""
   if split not in SPLITS:
     raise ValueError(f"unknown corpus split {split!r}; valid: {', '.join(SPLITS)}")
   speakers, wrong = scan(root)
@@ -142,8 +117,8 @@ def load_crops(root: str, features, *, split: str = "all", holdout_every: int = 
   def work(i_job):
     i, (_, path) = i_job
     try:
-      wav = read_audio(path, features.sample_rate, features.min_samples)
-    except _Skip as s:
+      wav = wav_lib.read_audio(path, features.sample_rate, features.min_samples)
+    except wav_lib.UnusableAudio as s:
       return None, s.reason, 0.0
     crops = feat_lib.wav_to_crops(wav, features, np.random.default_rng([seed, i]))
     return crops, None, wav.shape[0] / features.sample_rate
@@ -173,8 +148,8 @@ def load_crops(root: str, features, *, split: str = "all", holdout_every: int = 
   else:
     logging.info("speech corpus %s", report.summary())
   if len(names) < 2:
-    raise ValueError(f"speech corpus {root} (split {split!r}) has {len(names)} usable speaker(s) "
-                     f"{names}; at least 2 are needed. {report.summary()}")
+    raise DataError(f"speech corpus {root} (split {split!r}) has {len(names)} usable speaker(s) "
+                    f"{names}; at least 2 are needed. {report.summary()}")
   return CorpusCrops(mel=np.concatenate(mels), speaker=np.concatenate(spk), file=np.concatenate(fid),
                      speakers=names, files=used, report=report)
 

@@ -28,6 +28,8 @@ import zipfile
 import numpy as np
 from scipy import signal
 
+from decompjax.errors import DataError, MissingInputError
+
 WAVEFORMS = ("sine", "triangle", "sawtooth", "square")
 NUM_WAVEFORMS = len(WAVEFORMS)
 FACTOR_NAMES = ("waveform", "frequency", "amplitude")
@@ -285,25 +287,25 @@ def load_npz(path) -> dict:
   """Reads the original layout back: {'x', 'y', 'metadata' (dict), 'classes' (list of str)}."""
   path = pathlib.Path(path)
   if not path.is_file():
-    raise FileNotFoundError(f"SynTone npz file not found: {path}")
+    raise MissingInputError(f"SynTone npz file not found: {path}")
   try:
     with np.load(path, allow_pickle=True) as data:
       missing = [k for k in _NPZ_KEYS if k not in data.files]
       if missing:
-        raise ValueError(f"{path} is not a SynTone dataset: missing key(s) {missing} (found {sorted(data.files)}); "
-                         f"expected {list(_NPZ_KEYS)}")
+        raise DataError(f"{path} is not a SynTone dataset: missing key(s) {missing} (found {sorted(data.files)}); "
+                        f"expected {list(_NPZ_KEYS)}")
       out = {"x": data["x"], "y": data["y"], "metadata": data["metadata"].item(),
              "classes": [str(c) for c in data["classes"]]}
   except ValueError as e:
     if "not a SynTone dataset" in str(e):
       raise
-    raise ValueError(f"cannot read SynTone npz {path}: corrupt or truncated file ({e})") from e
+    raise DataError(f"cannot read SynTone npz {path}: corrupt or truncated file ({e})") from e
   except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
-    raise ValueError(f"cannot read SynTone npz {path}: corrupt or truncated file ({type(e).__name__}: {e})") from e
+    raise DataError(f"cannot read SynTone npz {path}: corrupt or truncated file ({type(e).__name__}: {e})") from e
   if not isinstance(out["metadata"], dict) or not {"freqs", "amps", "waveforms"} <= set(out["metadata"]):
-    raise ValueError(f"{path}: metadata must be a dict with freqs/amps/waveforms, got {type(out['metadata'])}")
+    raise DataError(f"{path}: metadata must be a dict with freqs/amps/waveforms, got {type(out['metadata'])}")
   if out["x"].ndim != 2 or out["y"].shape != (out["x"].shape[0],):
-    raise ValueError(f"{path}: inconsistent shapes x {out['x'].shape}, y {out['y'].shape}")
+    raise DataError(f"{path}: inconsistent shapes x {out['x'].shape}, y {out['y'].shape}")
   return out
 
 

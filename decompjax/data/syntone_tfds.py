@@ -23,6 +23,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from decompjax.data import shard_check, syntone, tfds_local
+from decompjax.errors import DataError, MissingInputError
 
 _TFRECORD_OVERHEAD = 16  # per record: 8-byte length + 4-byte length crc + 4-byte data crc
 SPLITS = ("train", "validation")
@@ -131,19 +132,19 @@ def _check_split_files(builder: Syntone, split: str) -> None:
   """Cheap integrity check before reading: shard files exist and have the sizes dataset_info implies."""
   info = builder.info.splits[split]
   if info.num_examples == 0:
-    raise ValueError(f"syntone/{builder.builder_config.name} split '{split}' is empty (0 examples)")
+    raise DataError(f"syntone/{builder.builder_config.name} split '{split}' is empty (0 examples)")
   files = [pathlib.Path(str(f)) for f in info.filepaths]
   missing = [f.name for f in files if not f.is_file()]
   if missing:
-    raise ValueError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: missing shard file(s) "
-                     f"{missing} in {builder.data_dir}; delete that directory and rebuild")
+    raise DataError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: missing shard file(s) "
+                    f"{missing} in {builder.data_dir}; delete that directory and rebuild")
   expected = info.num_bytes + _TFRECORD_OVERHEAD * info.num_examples
   actual = sum(f.stat().st_size for f in files)
   if actual != expected:
     bad = [f.name for f, n in zip(files, info.shard_lengths) if not shard_check.records_intact(f, n)]
-    raise ValueError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: shard files hold {actual} "
-                     f"bytes but dataset_info expects {expected}; truncated or unreadable file(s): "
-                     f"{bad or [f.name for f in files]} in {builder.data_dir}; delete that directory and rebuild")
+    raise DataError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: shard files hold {actual} "
+                    f"bytes but dataset_info expects {expected}; truncated or unreadable file(s): "
+                    f"{bad or [f.name for f in files]} in {builder.data_dir}; delete that directory and rebuild")
 
 
 def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int = 0, process_count: int = 1,
@@ -158,18 +159,18 @@ def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int 
     builder = build(grid, data_dir, val_fraction=val_fraction, split_seed=split_seed)
   else:
     if not pathlib.Path(data_dir).is_dir():
-      raise FileNotFoundError(f"SynTone data_dir {data_dir} does not exist; generate it first with "
+      raise MissingInputError(f"SynTone data_dir {data_dir} does not exist; generate it first with "
                               f"decompjax.data.syntone_tfds.build(grid, data_dir) or load(..., generate=True)")
     builder = _builder(grid, data_dir, val_fraction, split_seed)
     if not builder.is_prepared():
-      raise FileNotFoundError(f"no prepared SynTone dataset for grid {grid} (config {builder.builder_config.name}) "
+      raise MissingInputError(f"no prepared SynTone dataset for grid {grid} (config {builder.builder_config.name}) "
                               f"in {data_dir}; generate it first with build(grid, data_dir) or load(..., generate=True)")
   _check_split_files(builder, split)
   shards = shard_check.of_builder(builder)
   shard_check.verify(shards)  # every split: a damaged validation shard fails before training starts, too
   if process_count > 1 and builder.info.splits[split].num_examples < process_count:
-    raise ValueError(f"split '{split}' has {builder.info.splits[split].num_examples} examples, fewer than the "
-                     f"{process_count} processes reading it")
+    raise DataError(f"split '{split}' has {builder.info.splits[split].num_examples} examples, fewer than the "
+                    f"{process_count} processes reading it")
   host_split = tfds.split_for_jax_process(split, process_index=process_index, process_count=process_count)
   read_config = tfds.ReadConfig(shuffle_seed=0, interleave_cycle_length=1)  # 1 = files read in order: deterministic
   return shard_check.remember(builder.as_dataset(split=host_split, shuffle_files=False, read_config=read_config),

@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from decompjax.errors import ConfigError, DataError, MissingInputError
+
 # UCR 2015 folder names whose 2018 names differ only in case/underscores are matched by `_norm`.
 _SPLITS = ("TRAIN", "TEST")
 NAN_POLICIES = ("error", "interpolate")
@@ -67,7 +69,7 @@ def find_files(root, name: str) -> tuple[dict[str, pathlib.Path], str]:
   """-> ({'TRAIN': path, 'TEST': path}, layout) or FileNotFoundError listing what was tried."""
   root = pathlib.Path(root)
   if not root.is_dir():
-    raise FileNotFoundError(f"UCR directory {root} does not exist (config.data.ucr_dir)")
+    raise MissingInputError(f"UCR directory {root} does not exist (config.data.ucr_dir)")
   tried = []
   for d in _candidates(root, name):
     stem = d.name if d != root and d.parent == root else name
@@ -78,8 +80,8 @@ def find_files(root, name: str) -> tuple[dict[str, pathlib.Path], str]:
         return paths, layout
       if any(p.is_file() for p in paths.values()):
         missing = [str(p) for p in paths.values() if not p.is_file()]
-        raise FileNotFoundError(f"UCR dataset {name!r}: found one split but not {missing}")
-  raise FileNotFoundError(f"UCR dataset {name!r} not found under {root}; tried {tried[:6]}"
+        raise MissingInputError(f"UCR dataset {name!r}: found one split but not {missing}")
+  raise MissingInputError(f"UCR dataset {name!r} not found under {root}; tried {tried[:6]}"
                           f"{' ...' if len(tried) > 6 else ''}")
 
 
@@ -98,9 +100,9 @@ def _fill_missing(series: np.ndarray, nan_policy: str, where: str) -> np.ndarray
   if nan_policy == "error":
     positions = sorted(set((np.nonzero(interior)[0] + 1).tolist()))
     shown = f"{positions[:8]}{' ...' if len(positions) > 8 else ''}"
-    raise ValueError(f"{where}: {int(interior.sum())} missing value(s) (NaN or '?') inside the series at "
-                     f"position(s) {shown} of {len(series)}; only trailing NaN (padding of a shorter series) is "
-                     "allowed: fix the file, or load it with nan_policy='interpolate' to fill the gaps linearly")
+    raise DataError(f"{where}: {int(interior.sum())} missing value(s) (NaN or '?') inside the series at "
+                    f"position(s) {shown} of {len(series)}; only trailing NaN (padding of a shorter series) is "
+                    "allowed: fix the file, or load it with nan_policy='interpolate' to fill the gaps linearly")
   out = series.copy()
   steps = np.arange(len(series))
   for ch in np.flatnonzero(interior.any(0)):
@@ -122,13 +124,13 @@ def _read_delimited(path: pathlib.Path, delimiter: str | None,
       try:
         values = np.array([float(v) if v.strip() not in ("", "?") else np.nan for v in parts], np.float64)
       except ValueError as e:
-        raise ValueError(f"{path}:{lineno}: not a numeric UCR row ({e})") from None
+        raise DataError(f"{path}:{lineno}: not a numeric UCR row ({e})") from None
       if len(values) < 2:
-        raise ValueError(f"{path}:{lineno}: a row needs a label and at least one value")
+        raise DataError(f"{path}:{lineno}: a row needs a label and at least one value")
       labels.append(values[0])
       rows.append(_fill_missing(values[1:, None], nan_policy, f"{path}:{lineno}"))
   if not rows:
-    raise ValueError(f"{path} holds no series")
+    raise DataError(f"{path} holds no series")
   return np.asarray(labels), rows
 
 
@@ -144,26 +146,26 @@ def _read_ts(path: pathlib.Path, nan_policy: str) -> tuple[np.ndarray, list[np.n
       if not in_data:
         if line.lower().startswith("@data"):
           if header.get("classlabel", "true").startswith("false"):
-            raise ValueError(f"{path}: .ts file without class labels (@classLabel false) cannot be used")
+            raise DataError(f"{path}: .ts file without class labels (@classLabel false) cannot be used")
           in_data = True
         elif line.startswith("@"):
           key, _, value = line[1:].partition(" ")
           header[key.lower()] = value.strip().lower()
         continue
       if header.get("timestamps") == "true" or "(" in line:
-        raise ValueError(f"{path}: timestamped .ts series are not supported")
+        raise DataError(f"{path}: timestamped .ts series are not supported")
       *dims, label = line.split(":")
       if not dims:
-        raise ValueError(f"{path}:{lineno}: row has no series before the label")
+        raise DataError(f"{path}:{lineno}: row has no series before the label")
       chans = [np.array([np.nan if v in ("?", "NaN", "") else float(v) for v in d.split(",")]) for d in dims]
       if rows and len(chans) != rows[0].shape[1]:
-        raise ValueError(f"{path}:{lineno}: {len(chans)} dimensions, but earlier rows have {rows[0].shape[1]}")
+        raise DataError(f"{path}:{lineno}: {len(chans)} dimensions, but earlier rows have {rows[0].shape[1]}")
       length = max(len(c) for c in chans)
       series = np.stack([np.pad(c, (0, length - len(c)), constant_values=np.nan) for c in chans], -1)
       rows.append(_fill_missing(series, nan_policy, f"{path}:{lineno}"))
       labels.append(label.strip())
   if not rows:
-    raise ValueError(f"{path} holds no series (missing @data section?)")
+    raise DataError(f"{path} holds no series (missing @data section?)")
   return np.asarray(labels), rows
 
 
@@ -186,7 +188,7 @@ def _load_cached(root: str, name: str, standardize: bool, nan_policy: str) -> UC
                   else _read_delimited(path, _sniff_delimiter(path), nan_policy))
   chans = {r.shape[1] for _, rows in raw.values() for r in rows}
   if len(chans) != 1:
-    raise ValueError(f"UCR dataset {name!r}: train and test have different channel counts {sorted(chans)}")
+    raise DataError(f"UCR dataset {name!r}: train and test have different channel counts {sorted(chans)}")
   lengths = [len(r) for _, rows in raw.values() for r in rows]
   length = max(lengths)
   xs = {s: _pad(rows, length) for s, (_, rows) in raw.items()}
@@ -198,12 +200,12 @@ def _load_cached(root: str, name: str, standardize: bool, nan_policy: str) -> UC
   for s, (labels, _) in raw.items():
     unseen = sorted(set(labels.tolist()) - set(classes.tolist()))
     if unseen:
-      raise ValueError(f"UCR dataset {name!r}: {s} labels {unseen[:5]} do not occur in TRAIN")
+      raise DataError(f"UCR dataset {name!r}: {s} labels {unseen[:5]} do not occur in TRAIN")
     ys[s] = np.searchsorted(classes, labels).astype(np.int32)
   if standardize:
     mean, std = np.nanmean(xs["TRAIN"]), np.nanstd(xs["TRAIN"])
     if not np.isfinite(std) or std == 0:
-      raise ValueError(f"UCR dataset {name!r}: train set has zero or undefined variance")
+      raise DataError(f"UCR dataset {name!r}: train set has zero or undefined variance")
     xs = {s: (x - mean) / std for s, x in xs.items()}
   xs = {s: np.nan_to_num(x, nan=0.0).astype(np.float32) for s, x in xs.items()}
   return UCRData(name, xs["TRAIN"], ys["TRAIN"], xs["TEST"], ys["TEST"], classes, variable, layout)
@@ -215,9 +217,9 @@ def load_ucr(root, name: str, standardize: bool = True, nan_policy: str = "error
   nan_policy: what missing values inside a series become ('error' or 'interpolate'; see the module doc).
   """
   if not name:
-    raise ValueError("no UCR dataset name given (config.data.name)")
+    raise ConfigError("no UCR dataset name given (config.data.name)")
   if nan_policy not in NAN_POLICIES:
-    raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+    raise ConfigError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
   return _load_cached(str(pathlib.Path(root).expanduser().resolve()), name, standardize, nan_policy)
 
 

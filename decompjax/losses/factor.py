@@ -13,8 +13,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from decompjax.losses.vae import gaussian_kl, reconstruction_term, squared_error
-
 
 def permute_dims(rng: jax.Array, z: jax.Array) -> jax.Array:
   """Shuffles every latent dimension independently across the batch: [B, D] -> [B, D].
@@ -42,17 +40,3 @@ def discriminator_loss(logits_real: jax.Array, logits_perm: jax.Array) -> jax.Ar
 def discriminator_accuracy(logits_real: jax.Array, logits_perm: jax.Array) -> jax.Array:
   """Fraction of real and permuted codes the discriminator labels correctly (0.5 = chance)."""
   return 0.5 * (jnp.mean(jnp.argmax(logits_real, -1) == 0) + jnp.mean(jnp.argmax(logits_perm, -1) == 1))
-
-
-def factor_vae_loss(x_hat, x, mu, logvar, logits_real, gamma: float, reduction: str = "per_sample",
-                    kl_weight: float = 1.0):
-  """The VAE's objective: rec + kl_weight * KL + gamma * TC. Returns (loss, terms) with per-sample means for logging.
-
-  reduction='per_sample': batch means throughout; 'syntone': the original's rec summed over (half-)batch and pixels
-  with batch-mean KL and TC (so its KL and TC weigh 1/B per clip; kept for reproduction).
-  """
-  rec = squared_error(x_hat, x)
-  kl = jnp.mean(gaussian_kl(mu, logvar))
-  tc = tc_estimate(logits_real)
-  rec_term = reconstruction_term(rec, reduction)
-  return rec_term + kl_weight * kl + gamma * tc, {"recon": jnp.mean(rec), "kl": kl, "tc": tc}

@@ -13,7 +13,8 @@ With z_i ~ q(z|x_i) one sample per clip, the aggregate posterior q(z) = 1/N sum_
         The -log(B*N) constants are kept (Chen et al.'s code); disentanglement_lib's `total_correlation` and
         disentangling-vae drop them, which shifts TC by (D-1)*log(B*N) and changes no gradient.
 
-N is the training-set size (the family derives it from the grid's train split). Every term is a mean over the
+N is the training-set size (the family derives it from the grid's train split; the beta-TCVAE objective that
+weighs these terms is in decompjax/families/syntone_vae/loss.py). Every term is a mean over the
 batch. Under `jax.jit` on a ('data',) mesh the batch axis is global, so the [B, B, D] matrix couples clips held by
 different devices: the estimator uses the *global* batch, identical to a single-device run (tests/test_tc_factor_losses).
 """
@@ -23,8 +24,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-
-from decompjax.losses.vae import gaussian_kl, reconstruction_term, squared_error
 
 ESTIMATORS = ("mss", "mss_paper", "mws")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -105,18 +104,3 @@ def tc_decomposition(z, mu, logvar, dataset_size: int, estimator: str = "mss") -
   log_pz, log_qz, log_prod_qzi, log_qz_x = log_densities(z, mu, logvar, dataset_size, estimator)
   return {"mi": jnp.mean(log_qz_x - log_qz), "tc": jnp.mean(log_qz - log_prod_qzi),
           "dwkl": jnp.mean(log_prod_qzi - log_pz)}
-
-
-def beta_tcvae_loss(x_hat, x, z, mu, logvar, *, alpha: float = 1.0, beta: float = 4.0, gamma: float = 1.0,
-                    dataset_size: int, estimator: str = "mss", reduction: str = "per_sample"):
-  """rec + alpha*MI + beta*TC + gamma*dimension-wise KL. Returns (loss, terms) with per-sample means for logging.
-
-  reduction='per_sample': rec is the batch mean of the per-clip squared error (weights mean what they say);
-  reduction='syntone'   : the original `BTCVAELoss`: rec summed over batch and pixels, the other terms batch means,
-                          so the regularisers weigh 1/B as much per clip (kept for reproduction).
-  """
-  rec = squared_error(x_hat, x)
-  rec_term = reconstruction_term(rec, reduction)
-  parts = tc_decomposition(z, mu, logvar, dataset_size, estimator)
-  loss = rec_term + alpha * parts["mi"] + beta * parts["tc"] + gamma * parts["dwkl"]
-  return loss, {"recon": jnp.mean(rec), "kl": jnp.mean(gaussian_kl(mu, logvar)), **parts}

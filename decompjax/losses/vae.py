@@ -1,7 +1,8 @@
 """VAE loss terms as pure functions of batched arrays.
 
 Conventions: reconstruction error is summed over every non-batch axis; KL is summed over latents. The
-reduction over the batch is where the SynTone original differs (see `beta_vae_loss`).
+reduction over the batch is where the SynTone original differs (`reconstruction_term`; the objectives that combine
+these terms are in decompjax/families/syntone_vae/loss.py).
 """
 from __future__ import annotations
 
@@ -28,17 +29,4 @@ def reconstruction_term(rec: jax.Array, reduction: str) -> jax.Array:
     return jnp.mean(rec)
   if reduction == "syntone":
     return jnp.sum(rec)
-  raise ValueError(f"loss.reduction={reduction!r} is not one of {REDUCTIONS}")
-
-
-def beta_vae_loss(x_hat, x, mu, logvar, beta: float, reduction: str = "per_sample"):
-  """beta-VAE objective. Returns (loss, {'recon', 'kl'}) with per-sample means for logging.
-
-  reduction='per_sample': mean over the batch of (recon_i + beta * KL_i) — beta means what it says.
-  reduction='syntone'   : the original `BetaVAELoss`: MSE summed over batch *and* pixels plus beta times the
-                          batch-*mean* KL, i.e. an effective per-sample beta of beta/B (kept for reproduction).
-  """
-  rec = squared_error(x_hat, x)
-  kl = gaussian_kl(mu, logvar)
-  loss = reconstruction_term(rec, reduction) + beta * jnp.mean(kl)
-  return loss, {"recon": jnp.mean(rec), "kl": jnp.mean(kl)}
+  raise ValueError(f"model.reduction={reduction!r} is not one of {REDUCTIONS}")

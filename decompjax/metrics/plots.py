@@ -1,4 +1,7 @@
-"""Heatmaps of a latent x factor MI matrix and of a DCI importance matrix (matplotlib, Agg backend, PNG files)."""
+"""Heatmaps of a latent x factor MI matrix and of a DCI importance matrix (matplotlib, Agg backend).
+
+`*_figure` builds and returns the Figure (an evaluation Report holds it; evaluation.report writes it); `plot_*`
+writes it as a PNG and returns the path."""
 from __future__ import annotations
 
 import os
@@ -11,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-t
 import numpy as np  # noqa: E402
 
 
-def _heatmap(matrix: np.ndarray, path: str, title: str, cbar_label: str, factor_names: Optional[Sequence[str]],
-             code_names: Optional[Sequence[str]]) -> str:
+def _heatmap(matrix: np.ndarray, title: str, cbar_label: str, factor_names: Optional[Sequence[str]],
+             code_names: Optional[Sequence[str]]):
   matrix = np.asarray(matrix, dtype=np.float64)
   if matrix.ndim != 2:
     raise ValueError(f"heatmap expects a 2-D [codes, factors] matrix, got shape {matrix.shape}")
@@ -36,20 +39,34 @@ def _heatmap(matrix: np.ndarray, path: str, title: str, cbar_label: str, factor_
                 color="black" if matrix[i, j] > 0.6 * top else "white")
   fig.colorbar(im, ax=ax, label=cbar_label)
   fig.tight_layout()
+  return fig
+
+
+def _save(fig, path: str) -> str:
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return path
 
 
-def plot_mi_matrix(mi: np.ndarray, path: str, *, factor_names: Optional[Sequence[str]] = None,
-                   code_names: Optional[Sequence[str]] = None, title: str = "Mutual information I(z_i; y_k)",
-                   unit: str = "nats") -> str:
-  """Saves a `[D, K]` latent x factor MI heatmap (e.g. `mig(...)['mutual_info_matrix']`) as a PNG; returns path."""
-  return _heatmap(mi, path, title, f"MI ({unit})", factor_names, code_names)
+def mi_matrix_figure(mi: np.ndarray, *, factor_names: Optional[Sequence[str]] = None,
+                     code_names: Optional[Sequence[str]] = None, title: str = "Mutual information I(z_i; y_k)",
+                     unit: str = "nats"):
+  """A `[D, K]` latent x factor MI heatmap (e.g. `mig(...)['mutual_info_matrix']`) as a Figure."""
+  return _heatmap(mi, title, f"MI ({unit})", factor_names, code_names)
 
 
-def plot_importance_matrix(importance: np.ndarray, path: str, *, factor_names: Optional[Sequence[str]] = None,
-                           code_names: Optional[Sequence[str]] = None, title: str = "DCI importance R_ik") -> str:
-  """Saves a `[D, K]` DCI importance heatmap (`dci(...)['importance_matrix']`) as a PNG; returns path."""
-  return _heatmap(importance, path, title, "importance", factor_names, code_names)
+def importance_matrix_figure(importance: np.ndarray, *, factor_names: Optional[Sequence[str]] = None,
+                             code_names: Optional[Sequence[str]] = None, title: str = "DCI importance R_ik"):
+  """A `[D, K]` DCI importance heatmap (`dci(...)['importance_matrix']`) as a Figure."""
+  return _heatmap(importance, title, "importance", factor_names, code_names)
+
+
+def plot_mi_matrix(mi: np.ndarray, path: str, **kwargs) -> str:
+  """Saves mi_matrix_figure(mi, **kwargs) as a PNG; returns path."""
+  return _save(mi_matrix_figure(mi, **kwargs), path)
+
+
+def plot_importance_matrix(importance: np.ndarray, path: str, **kwargs) -> str:
+  """Saves importance_matrix_figure(importance, **kwargs) as a PNG; returns path."""
+  return _save(importance_matrix_figure(importance, **kwargs), path)

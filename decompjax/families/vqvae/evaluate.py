@@ -1,0 +1,66 @@
+"""Evaluation of a trained (Barlow) VQ-VAE: eval-mode latents of the clean train/test series -> probes,
+codebook usage, test reconstruction MSE (time and STFT), figures; returned as a Report (eval/metrics.json,
+latents_test.png, reconstructions_test.png once written).
+
+Eval mode means BatchNorm running statistics and a codebook that the evaluation data do not update (the
+original ran its probes in train mode: batch statistics, and EMA updates from test data).
+"""
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from decompjax.evaluation import figures, probes
+from decompjax.evaluation.batching import map_batches
+from decompjax.evaluation.report import Report
+from decompjax.families.vqvae import data as vq_data
+from decompjax.families.vqvae import model as vq_model
+
+
+def encode_all(apply_fn, config, state, x: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+  """Runs `apply_fn(config, state, batch)` over x in fixed-size (padded) batches: one compilation."""
+  run = jax.jit(lambda s, b: _summaries(apply_fn(config, s, b), b))
+  return map_batches(lambda chunk: run(state, chunk), x, batch_size)
+
+
+def _summaries(out, x):
+  b = x.shape[0]
+  return {"z_q": out["z_q"].reshape(b, -1), "idx": out["idx"].reshape(b, -1), "x_hat": out["x_hat"],
+          "mse_time": jnp.mean((out["x_hat"] - x) ** 2, axis=(1, 2)),
+          "mse_stft": jnp.mean((out["u_hat"] - out["u"]) ** 2, axis=(1, 2, 3))}
+
+
+def evaluate_model(config, state, data, apply_fn) -> Report:
+  t0 = time.perf_counter()
+  e = config.eval
+  tr = encode_all(apply_fn, config, state, data.train_x, e.batch_size)
+  te = encode_all(apply_fn, config, state, data.test_x, e.batch_size)
+  metrics = {"step": int(jax.device_get(state.step)), "dataset": data.name}
+  metrics.update(probes.probe_metrics(tr["z_q"], data.train_y, te["z_q"], data.test_y,
+                                      n_classes=data.num_classes, kmeans_repeats=e.kmeans_repeats,
+                                      seed=config.seed))
+  metrics.update(probes.code_usage(te["idx"], config.model.codebook_size))
+  metrics["test_mse_time"] = float(te["mse_time"].mean())
+  metrics["test_mse_stft"] = float(te["mse_stft"].mean())
+  metrics["latent_dim"] = int(tr["z_q"].shape[1])
+  figs = {"latents_test": figures.latent_scatter_figure(te["z_q"], data.test_y, tsne=e.tsne, seed=config.seed,
+                                                        title=f"{data.name} test z_q")}
+  n = min(e.num_recon_plots, len(data.test_x))
+  if n:  # eval.num_recon_plots = 0: no reconstruction figure
+    figs["reconstructions_test"] = figures.series_reconstructions_figure(data.test_x[:n], te["x_hat"][:n],
+                                                                         data.test_y[:n])
+  metrics["eval_seconds"] = round(time.perf_counter() - t0, 2)
+  return Report(metrics=metrics, figures=figs)
+
+
+def evaluate_vqvae(config, state, workdir: str) -> Report:
+  del workdir  # the report is written by the caller
+  return evaluate_model(config, state, vq_data.load_data(config), vq_model.eval_apply)
+
+
+def evaluate_barlow(config, state, workdir: str) -> Report:
+  del workdir
+  return evaluate_model(config, state, vq_data.load_data(config), vq_model.eval_apply_barlow)
