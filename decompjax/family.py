@@ -79,7 +79,7 @@ class Family:
   # Optional: make_eval_step(config) -> (state, batch, rng) -> metrics on the validation split while training.
   make_eval_step: Callable[[Config], Callable[..., Metrics]] | None = None
   # Optional: prepare_data(config) -> None. Generates / caches what make_dataset reads (SynTone, SimVowels).
-  # Idempotent; on several hosts process 0 writes and the others wait (decompjax.data.prepare.on_process_zero).
+  # Idempotent; on several hosts process 0 writes and the others wait at a barrier.
   prepare_data: Callable[[Config], None] | None = None
   # Optional: resolve_config(config) -> None. Fills fields that depend on the data (a UCR set's series length)
   # before the trainer saves config.json, so that input_spec works from the saved config alone.

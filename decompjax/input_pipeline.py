@@ -92,16 +92,6 @@ def batched_numpy(ds, batch_size: int, *, seed: int, shuffle_buffer: int, cache:
   return _numpy_batches(ds, source)
 
 
-def peek(iterator: Iterator[dict]) -> tuple[dict, Iterator[dict]]:
-  """Returns the first element and an iterator that still yields it."""
-  import itertools
-  try:
-    first = next(iterator)
-  except StopIteration:
-    raise DataError("the dataset is empty: no batch could be read") from None
-  return first, itertools.chain([first], iterator)
-
-
 def first_example_batch(ds, batch_size: int) -> dict:
   """One batch with the dataset's shapes, for initialisation (no shuffle)."""
   for b in _numpy_batches(ds.take(batch_size).batch(batch_size), ds):

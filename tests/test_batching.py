@@ -26,3 +26,16 @@ def test_map_batches_small_input_and_empty():
   assert out.shape == (2, 4) and np.all(out == 1)
   with pytest.raises(ValueError, match="empty"):
     map_batches(lambda b: b, np.zeros((0, 4)), 8)
+
+
+def test_map_batches_masked_gives_the_valid_rows_to_batch_statistics():
+  # A batch mean over the padded last batch would be pulled towards the zero padding; the mask keeps it out.
+  def batch_mean(b, valid):
+    w = valid.astype(b.dtype)[:, None]
+    mean = jnp.sum(b * w, axis=0) / jnp.sum(w)
+    return jnp.broadcast_to(mean, b.shape)
+
+  x = np.arange(1, 8, dtype=np.float32).reshape(7, 1)
+  out = map_batches(jax.jit(batch_mean), x, batch_size=4, masked=True)
+  np.testing.assert_allclose(out[:4], np.full((4, 1), x[:4].mean()))
+  np.testing.assert_allclose(out[4:], np.full((3, 1), x[4:].mean()))  # 6.0, not 4.5 as with the padding

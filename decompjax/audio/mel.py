@@ -57,10 +57,6 @@ class MelSpec:
   def resolved_fmax(self) -> float:
     return float(self.sample_rate / 2 if self.fmax is None else self.fmax)
 
-  @property
-  def n_freqs(self) -> int:
-    return self.n_fft // 2 + 1
-
   def num_frames(self, num_samples: int) -> int:
     if self.center:
       return 1 + num_samples // self.hop_length

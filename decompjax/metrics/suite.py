@@ -19,7 +19,6 @@ from decompjax.metrics.unsupervised import unsupervised_metrics
 
 ALL_METRICS = ("mig", "sap", "dci", "irs", "modularity", "explicitness", "jemmig", "dcimig", "unsupervised",
                "factor_vae", "beta_vae")
-SAMPLER_METRICS = ("factor_vae", "beta_vae")
 _SAMPLER_KEYS = {"factor_vae": ("factor_vae_train_accuracy", "factor_vae_eval_accuracy", "factor_vae_num_active_dims"),
                  "beta_vae": ("beta_vae_train_accuracy", "beta_vae_eval_accuracy")}
 
