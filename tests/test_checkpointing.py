@@ -8,18 +8,12 @@ import pytest
 
 from decompjax import checkpointing, cli, config_utils, train
 
-PRESET = "configs/syntone_beta_vae.py:smoke"
+from syntone_smoke import make_config
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
   return str(tmp_path_factory.mktemp("syntone_data"))
-
-
-def make_config(data_dir, **overrides):
-  pairs = ([("data.dir", data_dir), ("train.progress", "false"), ("train.eval_at_end", "false")]
-           + [(k, str(v)) for k, v in overrides.items()])
-  return config_utils.build_config(PRESET, pairs)
 
 
 def listing(directory):

@@ -13,25 +13,15 @@ import jax
 import numpy as np
 import pytest
 
-from decompjax import checkpointing, cli, config_utils, input_pipeline, metric_writer, stop_signals, train
+from decompjax import checkpointing, cli, input_pipeline, metric_writer, stop_signals, train
 from decompjax.errors import NonFiniteLossError
 
-PRESET = "configs/syntone_beta_vae.py:smoke"
+from syntone_smoke import PRESET, make_config, params_of
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
   return str(tmp_path_factory.mktemp("syntone_data"))
-
-
-def make_config(data_dir, **overrides):
-  pairs = [("data.dir", data_dir), ("train.progress", "false"), ("train.eval_at_end", "false")]
-  pairs += [(k, str(v)) for k, v in overrides.items()]
-  return config_utils.build_config(PRESET, pairs)
-
-
-def params_of(state):
-  return jax.tree.map(np.asarray, jax.device_get(state.params))
 
 
 def assert_trees(a, b, **tol):

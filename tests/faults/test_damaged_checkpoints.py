@@ -14,9 +14,9 @@ import jax
 import numpy as np
 import pytest
 
-from decompjax import checkpointing, cli, config_utils, train
+from decompjax import checkpointing, cli, train
 
-PRESET = "configs/syntone_beta_vae.py:smoke"
+from syntone_smoke import make_config, params_of
 
 
 def _truncate(path):
@@ -153,16 +153,6 @@ def test_resume_moves_the_damaged_step_aside_and_can_save_it_again(toy_dir, capl
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
   return str(tmp_path_factory.mktemp("syntone_data"))
-
-
-def make_config(data_dir, **overrides):
-  pairs = ([("data.dir", data_dir), ("train.progress", "false"), ("train.eval_at_end", "false")]
-           + [(k, str(v)) for k, v in overrides.items()])
-  return config_utils.build_config(PRESET, pairs)
-
-
-def params_of(state):
-  return jax.tree.map(np.asarray, jax.device_get(state.params))
 
 
 def assert_same(a, b):
