@@ -87,9 +87,22 @@ class _DropDuplicateOrbaxErrors(logging.Filter):
       return True
     if record.name == "asyncio":
       text = record.getMessage()
-      return not ("exception was never retrieved" in text and "/orbax/checkpoint/" in text)
+      return not ("exception was never retrieved" in text and _from_checkpoint_io(text, record.exc_info))
     exc = record.exc_info[1] if record.exc_info else None
     return exc is None or storage_failure(exc) is None
+
+
+def _from_checkpoint_io(text: str, exc_info) -> bool:
+  """An unretrieved asyncio failure is orbax's when its task names orbax code, or (a bare Future, which
+  names no code) when the failure itself is tensorstore's: its message carries the 'tensorstore_spec'."""
+  if "/orbax/checkpoint/" in text or "tensorstore_spec" in text:
+    return True
+  tb = exc_info[2] if exc_info else None
+  while tb is not None:
+    if "/orbax/checkpoint/" in tb.tb_frame.f_code.co_filename:
+      return True
+    tb = tb.tb_next
+  return False
 
 
 _DUPLICATE_ERRORS_FILTER = _DropDuplicateOrbaxErrors()
