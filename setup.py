@@ -33,7 +33,10 @@ setup(
         "tensorboard>=2.17",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        # Test-only oracles: reference implementations our JAX/numpy code is checked against (never imported at
+        # run time): ewtpy / vmdpy / EMD-signal (DecVAE decompositions), mir_eval / fast-bss-eval (BSS Eval).
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ewtpy==0.2", "vmdpy==0.2", "EMD-signal>=1.6",
+                 "mir_eval>=0.8", "fast-bss-eval>=0.1.4"],
         "cuda": ["jax[cuda12]>=0.8"],
         "tpu": ["jax[tpu]>=0.8"],
     },

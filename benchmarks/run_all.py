@@ -23,6 +23,9 @@ MODULES = [
     "benchmarks.bench_vqvae",
     "benchmarks.bench_barlow_wide",
     "benchmarks.bench_autodecompose",
+    "benchmarks.bench_bss_eval",
+    "benchmarks.bench_decomposition",
+    "benchmarks.bench_decvae_step",
 ]
 
 _CHILD = """

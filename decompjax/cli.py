@@ -23,6 +23,7 @@ COMMANDS = {
     "sweep": "UCR gamma sweep of VQ-VAE vs Barlow VQ-VAE: sweep ucr --datasets=A,B --workdir=DIR",
     "probe": "few-shot speaker-ID probe of an Autodecompose run: probe speaker --workdir=DIR",
     "embed": "write Autodecompose embeddings of audio files: embed --workdir=DIR --encoder=voice AUDIO...",
+    "separate": "split audio files into voice.wav and music.wav: separate --workdir=RUN AUDIO... --out=DIR",
 }
 
 

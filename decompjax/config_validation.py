@@ -78,6 +78,9 @@ CHOICES = {
     "augment.preset": ("notebook", "paper"),                    # decompjax/families/autodecompose/augment.py PRESETS
     "probe.pool": ("mean", "flatten"),                          # decompjax/families/autodecompose/model.py pool
     "data.nan_policy": ("error", "interpolate"),               # decompjax/data/ucr.py NAN_POLICIES
+    "model.objective": ("supervised", "mixture_consistent", "mixit", "compat"),  # families/convae_bss/loss.py
+    "model.recon": ("l1", "l2"),                                # decompjax/families/convae_bss/loss.py RECONS
+    "audio.window": ("rect", "hann"),                           # decompjax/audio/stft.py window_array
 }
 _BETA = interval(0, 1, high_open=True)  # Adam's b1/b2, SGD momentum
 
@@ -183,6 +186,103 @@ AUTODECOMPOSE: dict[str, Check] = {
     "probe.tsne_points": integer(0),   # 0 = no t-SNE figure
 }
 
+
+def positive_integers(v) -> str | None:
+  ok = isinstance(v, (tuple, list)) and len(v) > 0 and all(_is_int(x) and x > 0 for x in v)
+  return None if ok else "must be a non-empty list of integers > 0"
+
+
+CONVAE_BSS: dict[str, Check] = {
+    "model.objective": one_of(CHOICES["model.objective"]),
+    "model.recon": one_of(CHOICES["model.recon"]),
+    "model.channels": positive_integers,
+    "model.latent_channels": integer(1),
+    "model.mask_power": number(0, strict=True),
+    "model.beta": number(0),
+    "model.consistency_weight": number(0),
+    "audio.sample_rate": integer(1),
+    "audio.n_fft": integer(2),
+    "audio.hop": integer(1),
+    "audio.window": one_of(CHOICES["audio.window"]),
+    "data.seconds": number(0, strict=True),
+    "data.synmix.num_train": integer(1),
+    "data.synmix.num_validation": integer(1),
+    "data.synmix.num_test": integer(1),
+    "data.synmix.seed": integer(0),
+    "data.synmix.min_seconds": number(0, strict=True),
+    "data.synmix.max_seconds": number(0, strict=True),
+    "eval.num_tracks": integer(1),
+    "eval.num_wavs": integer(0),
+    "eval.filter_length": integer(1),
+    "eval.irm_power": number(0, strict=True),
+    "eval.bss_window_seconds": number(0),
+    "eval.bss_hop_seconds": number(0, strict=True),
+}
+
+# DecVAE (decompjax/families/decvae/): choices kept in step with model.NORMS / BRANCHES, loss.JS_VARIANTS,
+# family.SCHEDULES by tests/test_decvae_model.py.
+DECVAE_CHOICES = {
+    "model.branches": ("dual", "z", "s"),
+    "model.norm": ("layer", "batch_compat"),
+    "model.js_variant": ("sum_clamp", "mean"),
+    "optim.schedule": ("constant", "constant_with_warmup", "linear"),
+    "data.input_type": ("waveform", "mel"),
+    "decomp.method": ("fd", "ewt", "vmd", "emd"),
+}
+
+
+def _decvae_bool(v) -> str | None:
+  return None if isinstance(v, bool) else "must be true or false"
+
+
+DECVAE: dict[str, Check] = {
+    **{f"model.{k}": positive_integers for k in ("conv_dim_z", "conv_dim_s", "kernels", "strides")},
+    **{f"model.{k}": integer(1) for k in ("hidden_size", "proj_intermediate_dim", "proj_dim", "z_dim", "s_dim",
+                                          "attention_heads_s", "max_frames")},
+    **{f"model.{k}": _decvae_bool for k in ("project_ocs", "train_x_head", "mask_missing_components",
+                                            "grad_scale_1_over_w")},
+    **{k: one_of(v) for k, v in DECVAE_CHOICES.items()},
+    **{f"model.weights.{k}": number(0) for k in ("w_pos", "w_pos1", "w_pos2", "w_pos3plus", "w_neg")},
+    **{f"model.{k}": number(0) for k in ("beta_z", "beta_s", "gamma_z", "gamma_s")},
+    "decomp.noc": integer(1),
+    "decomp.noc_seq": integer(1),
+    "data.seconds": number(0, strict=True),
+    "data.sample_rate": integer(1),
+    # The S branch's optimiser: the rules of config.optim, for config.optim.s.
+    **{"optim.s." + k[len("optim."):]: check for k, check in COMMON.items() if k.startswith("optim.")},
+    "optim.s.schedule": one_of(DECVAE_CHOICES["optim.schedule"]),
+}
+
+
+def _decvae_cross_field(config):
+  """DecVAE's rules between fields: the conv stack must end at one position per 400-sample frame, the heads
+  divide the projection, and the loss cannot sample more frames than a clip has."""
+  m, d = config.model, config.data
+  kernels, strides = tuple(m.kernels), tuple(m.strides)
+  for name in ("conv_dim_z", "conv_dim_s", "strides"):
+    if len(m[name]) != len(kernels):
+      return (f"model.{name}", m[name], f"must have one entry per conv layer ({len(kernels)} kernels)")
+  frame, hop = int(d.get("frame", 400)), int(d.get("hop", 320))
+  length = frame
+  for k, s in zip(kernels, strides):
+    length = (length - k) // s + 1 if length >= k else 0
+  if length != 1:
+    return ("model.kernels", kernels, f"with model.strides {strides} the conv stack must turn a {frame}-sample "
+            f"frame into exactly 1 position (gives {length})")
+  if m.branches in ("dual", "s") and not config.decomp.seq_level:
+    return ("model.branches", m.branches, "needs decomp.seq_level = true (the S branch reads the sequence "
+            "components); use model.branches='z' without them")
+  if m.proj_dim % m.attention_heads_s:
+    return ("model.attention_heads_s", m.attention_heads_s, f"must divide model.proj_dim ({m.proj_dim})")
+  frames = 1 + (int(round(d.seconds * d.sample_rate)) - frame) // hop
+  if frames < 1:
+    return ("data.seconds", d.seconds, f"must give at least one {frame}-sample frame")
+  if m.max_frames > frames:
+    return ("model.max_frames", m.max_frames, f"must be <= the frames of a clip ({frames} for "
+            f"data.seconds={d.seconds})")
+  return None
+
+
 FAMILY_RULES: dict[str, dict[str, Check]] = {
     "beta_vae": {**SYNTONE, "model.beta": number(0)},
     "beta_tcvae": {**SYNTONE, "model.alpha": number(0), "model.beta": number(0), "model.gamma": number(0),
@@ -201,6 +301,11 @@ FAMILY_RULES: dict[str, dict[str, Check]] = {
                      "augment.jitter_std": number(0), "augment.slice_rate": interval(0, 1, high_open=True),
                      "augment.slice_p": interval(0, 1)},
     "autodecompose": AUTODECOMPOSE,
+    "decvae": DECVAE,
+    "decvae_fc_vae": {"model.hidden": positive_integers, "model.z_dim": integer(1), "model.beta": number(0),
+                      "decomp.noc": integer(1), "data.seconds": number(0, strict=True),
+                      "data.input_type": one_of(DECVAE_CHOICES["data.input_type"])},
+    "convae_bss": CONVAE_BSS,
 }
 
 _MISSING = object()
@@ -244,6 +349,15 @@ def _cross_field(config, family: str):
   if family in ("vqvae", "barlow_vqvae") and _is_int(n_fft) and _is_int(hop) and (hop or n_fft // 4) > 0 \
       and n_fft % (hop or n_fft // 4):
     return ("model.hop", hop, f"must divide model.n_fft ({n_fft}); 0 = n_fft // 4 = {n_fft // 4}")
+  if family == "convae_bss":
+    a_fft, a_hop = _get(config, "audio.n_fft"), _get(config, "audio.hop")
+    if _is_int(a_fft) and _is_int(a_hop) and a_hop > 0 and a_fft % a_hop:
+      return ("audio.hop", a_hop, f"must divide audio.n_fft ({a_fft})")
+    if _get(config, "model.objective") == "mixit" and _is_int(batch) and batch % 2:
+      return ("train.batch_size", batch, "must be even for objective 'mixit' (examples are paired into "
+              "mixtures of mixtures)")
+  if family == "decvae":
+    return _decvae_cross_field(config)
   return None
 
 

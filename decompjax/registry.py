@@ -17,6 +17,9 @@ _FAMILIES: dict[str, str] = {
     "vqvae": "decompjax.families.vqvae.family:VQVAE",
     "barlow_vqvae": "decompjax.families.vqvae.family:BARLOW_VQVAE",
     "autodecompose": "decompjax.families.autodecompose.family:AUTODECOMPOSE",
+    "decvae": "decompjax.families.decvae.family:DECVAE",
+    "decvae_fc_vae": "decompjax.families.decvae.fc_vae:DECVAE_FC_VAE",
+    "convae_bss": "decompjax.families.convae_bss.family:CONVAE_BSS",
 }
 
 

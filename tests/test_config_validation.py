@@ -125,6 +125,9 @@ def test_choices_match_the_code_that_reads_them():
   assert choices["augment.preset"] == tuple(ad_augment.PRESETS)
   from decompjax.data import ucr
   assert choices["data.nan_policy"] == ucr.NAN_POLICIES
+  from decompjax.families.convae_bss import loss as bss_loss
+  assert choices["model.objective"] == bss_loss.OBJECTIVES
+  assert choices["model.recon"] == bss_loss.RECONS
   from configs import common
   for name in choices["optim.name"] + ("lamb",):
     block = common.base_config().optim  # make_optimizer reads every field (no fallbacks)

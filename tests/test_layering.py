@@ -16,7 +16,7 @@ import re
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "decompjax")
-FLOOR = ("audio", "data", "losses", "metrics", "evaluation", "models")
+FLOOR = ("audio", "data", "decomposition", "losses", "metrics", "evaluation", "models")
 UPPER = ("families", "train", "restore", "registry", "experiments", "commands", "cli")
 ENTRY = ("cli", "commands", "experiments")  # may set the CPU split (cpu_devices): the library never does
 

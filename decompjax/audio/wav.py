@@ -1,10 +1,13 @@
-"""Audio files: reading any file libsndfile knows as mono at a given rate, writing mono WAV clips."""
+"""Audio files: reading any file libsndfile knows as mono at a given rate, reading mono/stereo files as stored,
+writing mono WAV clips (peak-normalised) and unscaled mono/multichannel WAVs."""
 from __future__ import annotations
 
 import os
 import pathlib
 
 import numpy as np
+
+from decompjax.errors import DataError, MissingInputError
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int, *, peak: float = 0.99) -> str:
@@ -55,3 +58,49 @@ def read_audio(path: str, sample_rate: int, min_samples: int = 0) -> np.ndarray:
   if wav.shape[0] < min_samples:
     raise UnusableAudio("too_short")
   return wav.astype(np.float32)
+
+
+def read_audio_channels(path) -> tuple[np.ndarray, int]:
+  """(audio float32 [T, channels], sample_rate) of a mono or stereo file, exactly as stored (no down-mix, no
+  resampling). MissingInputError for a missing file; DataError naming the file for a 0-byte, unreadable, empty
+  or non-finite file or one with more than two channels."""
+  import soundfile as sf
+
+  path = str(path)
+  if os.path.isdir(path):
+    raise DataError(f"{path} is a folder, not an audio file")
+  if not os.path.isfile(path):
+    raise MissingInputError(f"audio file not found: {path}")
+  if os.path.getsize(path) == 0:
+    raise DataError(f"audio file {path} is empty (0 bytes)")
+  try:
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+  except Exception as e:  # libsndfile raises several types for corrupt or mislabelled files
+    raise DataError(f"cannot read audio file {path}: {type(e).__name__}: {e}") from None
+  if audio.shape[1] > 2:
+    raise DataError(f"audio file {path} has {audio.shape[1]} channels; only mono or stereo is supported")
+  if audio.shape[0] == 0:
+    raise DataError(f"audio file {path} holds no samples")
+  if not np.all(np.isfinite(audio)):
+    raise DataError(f"audio file {path} contains NaN or inf samples")
+  return audio, int(sr)
+
+
+def write_audio(path, audio: np.ndarray, sample_rate: int, *, subtype: str = "FLOAT") -> str:
+  """Writes [T] (mono) or [T, channels] audio as WAV without any rescaling (levels kept, so separated stems
+  still add up to the mixture). subtype 'FLOAT' (exact) or a PCM subtype ('PCM_16': values outside [-1, 1]
+  are an error, never silently clipped)."""
+  import soundfile
+
+  audio = np.asarray(audio, dtype=np.float64)
+  if audio.ndim not in (1, 2):
+    raise ValueError(f"write_audio expects [samples] or [samples, channels], got shape {audio.shape}")
+  if not np.all(np.isfinite(audio)):
+    raise ValueError("write_audio: audio contains NaN or inf")
+  if subtype.startswith("PCM") and audio.size and np.max(np.abs(audio)) > 1.0:
+    raise ValueError(f"write_audio: peak {np.max(np.abs(audio)):.3f} > 1 would clip in {subtype}; "
+                     "scale it or write subtype='FLOAT'")
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  soundfile.write(str(path), audio, int(sample_rate), subtype=subtype)
+  return str(path)

@@ -82,13 +82,13 @@ def _bandpass(lo: float, hi: float) -> np.ndarray:
   return signal.butter(4, [max(lo, 1.0) / nyq, min(hi, nyq - 1.0) / nyq], btype="band", output="sos")
 
 
-def _formant_sos(v: float, vowel: int) -> list[np.ndarray]:
-  return [_bandpass(f / v - FORMANT_HALF_BW, f / v + FORMANT_HALF_BW) for f in FORMANTS[vowel]]
+def _formant_sos(v: float, freqs: np.ndarray) -> list[np.ndarray]:
+  return [_bandpass(f / v - FORMANT_HALF_BW, f / v + FORMANT_HALF_BW) for f in freqs]
 
 
-def glottal_pulses(rng: np.random.Generator, f0: float, n_seg: int) -> np.ndarray:
-  """[n_seg, 1600] differentiated Rosenberg pulse trains at f0 with a random phase per segment, unit variance."""
-  t = np.arange(SEGMENT_SAMPLES) / SAMPLE_RATE
+def glottal_pulses(rng: np.random.Generator, f0: float, n_seg: int, length: int = SEGMENT_SAMPLES) -> np.ndarray:
+  """[n_seg, length] differentiated Rosenberg pulse trains at f0 with a random phase per segment, unit variance."""
+  t = np.arange(length) / SAMPLE_RATE
   phase = (rng.uniform(size=(n_seg, 1)) + f0 * t[None, :]) % 1.0
   tp, tn = 0.4, 0.16  # opening / closing fractions of the period
   g = np.where(phase < tp, 0.5 * (1 - np.cos(np.pi * phase / tp)),
@@ -99,19 +99,25 @@ def glottal_pulses(rng: np.random.Generator, f0: float, n_seg: int) -> np.ndarra
 
 def synthesize_segments(rng: np.random.Generator, v: float, vowels: np.ndarray, spec: SimVowelsSpec) -> np.ndarray:
   """[n] vowel ids of one speaker -> [n, 1600] noisy segments (one row per vowel segment)."""
+  return _synthesize(rng, v, vowels, spec, FORMANTS, SEGMENT_SAMPLES)
+
+
+def _synthesize(rng: np.random.Generator, v: float, vowels: np.ndarray, spec: SimVowelsSpec, formants: np.ndarray,
+                length: int) -> np.ndarray:
+  """[n] rows of a formant table -> [n, length] noisy segments (the one synthesis of segments and tokens)."""
   n = len(vowels)
-  w = rng.standard_normal((n, SEGMENT_SAMPLES))
+  w = rng.standard_normal((n, length))
   s = np.zeros_like(w)
   for vowel in np.unique(vowels):
     rows = vowels == vowel
-    for amp, sos in zip(FORMANT_AMPS, _formant_sos(v, int(vowel))):
+    for amp, sos in zip(FORMANT_AMPS, _formant_sos(v, formants[int(vowel)])):
       s[rows] += amp * signal.sosfilt(sos, w[rows], axis=1)
   if spec.excitation == "pulse":
-    exc = glottal_pulses(rng, 120.0 / v, n)
+    exc = glottal_pulses(rng, 120.0 / v, n, length)
   else:  # upstream: fresh N(0, 1) in every pitch period == continuous white noise
-    exc = rng.standard_normal((n, SEGMENT_SAMPLES))
+    exc = rng.standard_normal((n, length))
   exc = signal.sosfilt(_bandpass(65.0, 7999.0), exc, axis=1)
-  y = np.real(np.fft.ifft(np.fft.fft(s, NFFT_CONV) * np.fft.fft(exc, NFFT_CONV)))[:, :SEGMENT_SAMPLES]
+  y = np.real(np.fft.ifft(np.fft.fft(s, NFFT_CONV) * np.fft.fft(exc, NFFT_CONV)))[:, :length]
   y /= np.max(np.abs(y), axis=1, keepdims=True)
   noise = rng.standard_normal(y.shape)
   # Scale the noise so each segment's empirical SNR is exactly snr_db.
@@ -139,3 +145,39 @@ def generate(split: str, num_utterances: int, spec: SimVowelsSpec = SimVowelsSpe
     audio[rows] = segs.reshape(rows.size, -1)
   v = np.asarray([speaker_v(s) for s in spk], np.float32)
   return {"audio": audio, "vowel": vowels, "speaker": spk, "v": v}
+
+
+# The traversal set (spec §3.1 end; upstream simulated_vowels_for_latent_traversal.py): single 25 ms tokens
+# synthesised at token length (as upstream), speakers on a fine v grid instead of the 20 training speakers.
+TOKEN_SAMPLES = 400
+# arange(0.70, 1.29, 0.01) + 0.005 as the spec writes it: 59 factors 0.705 .. 1.285 (built from integers because
+# the float arange yields a spurious 60th value at 1.295).
+TRAVERSAL_V = np.round(0.705 + 0.01 * np.arange(59), 3)
+VOWELS_8 = ("i", "I", "e", "ae", "a", "aw", "y", "u")
+FORMANTS_8 = np.array([[280, 2250, 2890], [400, 1920, 2560], [550, 1770, 2490], [690, 1660, 2490],
+                       [710, 1100, 2540], [590, 880, 2540], [450, 1030, 2380], [310, 870, 2250]], np.float64)
+TRAVERSAL_KINDS = ("fixed_vowels", "fixed_speakers")
+
+
+def traversal_set(kind: str = "fixed_vowels", *, vowels: int = 5, repeats: int = 1, excitation: str = "pulse",
+                  snr_db: float = 15.0, seed: int = 0) -> dict[str, np.ndarray]:
+  """Latent-response tokens: every (v, vowel) pair of the 59-value v grid x the 5 (or 8) vowels, `repeats`
+  independent tokens each. kind 'fixed_vowels' orders them vowel-major (all speakers of one vowel together),
+  'fixed_speakers' speaker-major. Returns {'tokens': [n, 400] float32, 'vowel': [n] int32 (ids of VOWELS or
+  VOWELS_8), 'v': [n] float32, 'speaker': [n] int32 (index into TRAVERSAL_V)}; same arguments, same tokens."""
+  if kind not in TRAVERSAL_KINDS:
+    raise ValueError(f"traversal kind {kind!r} is not one of {TRAVERSAL_KINDS}")
+  if vowels not in (5, 8):
+    raise ValueError(f"traversal vowels={vowels}: the vowel sets have 5 or 8 vowels")
+  if repeats < 1:
+    raise ValueError(f"traversal repeats={repeats} must be >= 1")
+  table = FORMANTS if vowels == 5 else FORMANTS_8
+  spec = SimVowelsSpec(excitation=excitation, snr_db=snr_db, seed=seed)
+  rng = np.random.default_rng([seed, 7])  # 7: apart from the split streams of `generate`
+  vow_ids = np.repeat(np.arange(vowels, dtype=np.int32), repeats)
+  by_speaker = np.stack([_synthesize(rng, float(v), vow_ids, spec, table, TOKEN_SAMPLES) for v in TRAVERSAL_V])
+  spk, vow = np.meshgrid(np.arange(len(TRAVERSAL_V)), vow_ids, indexing="ij")   # [S, V*R]
+  order = (0, 1) if kind == "fixed_speakers" else (1, 0)
+  pick = lambda a: np.transpose(a, order + tuple(range(2, a.ndim))).reshape(-1, *a.shape[2:])  # noqa: E731
+  return {"tokens": pick(by_speaker), "vowel": pick(vow).astype(np.int32),
+          "v": TRAVERSAL_V[pick(spk)].astype(np.float32), "speaker": pick(spk).astype(np.int32)}

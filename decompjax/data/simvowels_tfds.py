@@ -10,7 +10,6 @@ import dataclasses
 import os
 
 import numpy as np
-from etils import epath
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -50,12 +49,6 @@ class SimVowels(tfds_local.LocallyGenerated, tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   BUILDER_CONFIGS = [make_config()]
 
-  # TFDS's default code_path probes the `importlib_resources` backport (absent on Python >= 3.9) for modules
-  # inside a package; the plain file path is what it would compute anyway.
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
 
   def generation_message(self) -> str:
     c = self.builder_config

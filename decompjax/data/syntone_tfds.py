@@ -18,7 +18,6 @@ import json
 import pathlib
 
 import numpy as np
-from etils import epath
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -66,12 +65,6 @@ class Syntone(tfds_local.LocallyGenerated, tfds.core.GeneratorBasedBuilder):
   RELEASE_NOTES = {"1.0.0": "Local generator matching yusufbrima/SynTone create.py ordering and defaults."}
   BUILDER_CONFIGS = [SynToneConfig(syntone.SynToneGrid())]
 
-  # TFDS's default code_path probes `importlib_resources.abc` (a backport not installed on Python >= 3.9) for modules
-  # inside a package; the plain file path is what it would compute anyway.
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls) -> epath.Path:
-    return epath.Path(__file__)
 
   def generation_message(self) -> str:
     grid = self.builder_config.grid

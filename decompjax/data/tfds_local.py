@@ -10,6 +10,7 @@ import logging
 import sys
 
 import tensorflow_datasets as tfds
+from etils import epath
 
 
 class LocallyGenerated:
@@ -23,6 +24,13 @@ class LocallyGenerated:
 
   def _log_download_done(self) -> None:  # the caller reports the result
     pass
+
+  # TFDS's default code_path probes `importlib_resources.abc` (a backport not installed on Python >= 3.9) for
+  # modules inside a package; the builder's own module file is what it would compute anyway.
+  @tfds.core.utils.classproperty
+  @classmethod
+  def code_path(cls) -> epath.Path:
+    return epath.Path(sys.modules[cls.__module__].__file__)
 
 
 def config_for(builder_cls, config):

@@ -17,9 +17,9 @@ from tests.faults import runner
 
 pytestmark = pytest.mark.faults
 
-KILLS = 10
-DURING_SAVE = 4
-MAX_RUNS = 25
+KILLS = 6
+DURING_SAVE = 3
+MAX_RUNS = 16
 
 
 def test_kill_9_at_random_moments_then_resume_is_bit_exact(reference, tmp_path):
