@@ -27,6 +27,7 @@ setup(
         "ml-collections>=1.0",
         "absl-py>=2.1",
         "scikit-learn>=1.5",
+        "threadpoolctl>=3.1",  # DecVAE analysis: sklearn thread limits (imported directly)
         "matplotlib>=3.8",
         "imageio>=2.34",
         "tqdm>=4.66",
