@@ -94,8 +94,9 @@ class _DropDuplicateOrbaxErrors(logging.Filter):
 
 def _from_checkpoint_io(text: str, exc_info) -> bool:
   """An unretrieved asyncio failure is orbax's when its task names orbax code, or (a bare Future, which
-  names no code) when the failure itself is tensorstore's: its message carries the 'tensorstore_spec'."""
-  if "/orbax/checkpoint/" in text or "tensorstore_spec" in text:
+  names no code) when the failure itself is tensorstore's: its message carries the 'tensorstore_spec' or names
+  the 'OCDBT database' it read."""
+  if "/orbax/checkpoint/" in text or "tensorstore_spec" in text or "OCDBT database" in text:
     return True
   tb = exc_info[2] if exc_info else None
   while tb is not None:

@@ -132,6 +132,8 @@ def test_unretrieved_tensorstore_failures_of_a_restore_are_not_logged_again(tmp_
   checkpointing.Checkpointer(str(tmp_path / "c")).close()  # installs the filter
   with caplog.at_level(logging.ERROR, logger="asyncio"):
     _drop_unretrieved_future(ValueError('DATA_LOSS: Error decoding manifest [tensorstore_spec=\'{"driver":"zarr"}\']'))
+    _drop_unretrieved_future(ValueError('FAILED_PRECONDITION: Error reading "a/0.0" in OCDBT database at local file '
+                                        '"/w/checkpoints/4/state/": Truncated Zstd-compressed stream'))
     assert [r for r in caplog.records if r.name == "asyncio"] == []
     _drop_unretrieved_future(ValueError("something else went wrong"))
     assert ["never retrieved" in r.getMessage() for r in caplog.records if r.name == "asyncio"] == [True]
