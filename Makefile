@@ -21,6 +21,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# GPU host: JAX with CUDA, then a check that JAX sees a GPU; it fails loudly (exit 3) rather than leave a venv that
+# silently trains on the CPU. launch/gpu_single.sh does the same on its own. `make -n install-cuda` prints the steps.
+.PHONY: install-cuda
+$(VENV)/.installed-cuda: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[cuda]"
+	bash launch/check_gpu.sh $(PY)
+	touch $@
+
+install-cuda: $(VENV)/.installed-cuda
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/decompjax demo --workdir=$(DEMO_DIR)
 

@@ -32,14 +32,19 @@ setup(
         "imageio>=2.34",
         "tqdm>=4.66",
         "tensorboard>=2.17",
+        "etils[epath]>=1.7",  # decompjax/fileio.py: one path layer for local folders and gs:// workdirs
     ],
     extras_require={
         # Test-only oracles: reference implementations our JAX/numpy code is checked against (never imported at
         # run time): ewtpy / vmdpy / EMD-signal (DecVAE decompositions), mir_eval / fast-bss-eval (BSS Eval).
         "test": ["pytest>=8", "pytest-xdist>=3.5", "ewtpy==0.2", "vmdpy==0.2", "EMD-signal>=1.6",
-                 "mir_eval>=0.8", "fast-bss-eval>=0.1.4"],
+                 "mir_eval>=0.8", "fast-bss-eval>=0.1.4",
+                 # tests/fake_gcs.py: a local GCS server that gs:// workdirs are tested against
+                 "google-cloud-storage>=2.14", "fsspec>=2023.1"],
+        # gs:// workdirs and checkpoints (orbax asks google-cloud-storage for a bucket's layout); TPU pods
+        "gcs": ["google-cloud-storage>=2.14"],
         "cuda": ["jax[cuda12]>=0.8"],
-        "tpu": ["jax[tpu]>=0.8"],
+        "tpu": ["jax[tpu]>=0.8", "google-cloud-storage>=2.14"],
     },
     entry_points={"console_scripts": ["decompjax=decompjax.cli:main"]},
 )

@@ -16,6 +16,9 @@ Faults:
   CheckpointWriteError naming the folder and the OS error. orbax writes into a temporary folder and renames
   it only when complete, so the earlier checkpoints are untouched.
 - Readers (`read_only=True`: eval, init_from, resume checks) never create or clean anything.
+
+Paths: the folder may be local or an object store (`gs://bucket/run/checkpoints`); orbax takes either, and our
+own checks (exists, the write probe, moving a damaged step aside) go through `decompjax.fileio`.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ import sys
 import jax
 import orbax.checkpoint as ocp
 
-from decompjax.errors import MissingInputError, UserError
+from decompjax import distributed, fileio
+from decompjax.errors import MissingInputError, UsageError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +144,8 @@ class Checkpointer:
   FileNotFoundError; nothing is created, cleaned up or garbage-collected)."""
 
   def __init__(self, directory: str, *, keep: int = 3, async_save: bool = True, read_only: bool = False):
-    self.directory = os.path.abspath(directory)
+    self.directory = fileio.absolute(directory)  # os.path.abspath would turn gs://b/x into <cwd>/gs:/b/x
+    _check_object_store_client(self.directory)
     self.read_only = read_only
     self._failed = False  # a save failed and was reported: close() must not raise it a second time
     self._pending_step = None  # the last save handed to orbax (its async part may still fail)
@@ -148,7 +153,7 @@ class Checkpointer:
     for name in ("absl", "asyncio"):
       logging.getLogger(name).addFilter(_DUPLICATE_ERRORS_FILTER)  # idempotent
     if read_only:
-      if not os.path.isdir(self.directory):
+      if not fileio.isdir(self.directory):
         raise MissingInputError(f"no checkpoint folder {self.directory}")
       # Not orbax's read_only option: that logs a warning on every open; these options write nothing either.
       # lightweight_initialize: no per-step metadata read on open (orbax would warn about each damaged step
@@ -213,12 +218,10 @@ class Checkpointer:
     """orbax's background threads start waiting for the step's temporary folder before it is created; if
     creating it fails (a read-only filesystem), they wait out a 5-minute timeout at exit. A probe folder
     created (and removed) first fails fast instead, before orbax starts anything."""
-    probe = os.path.join(self.directory, f".write-probe-{os.getpid()}")
     try:
-      os.mkdir(probe)
-      os.rmdir(probe)
+      fileio.check_writable(self.directory)
     except OSError as e:
-      self._raise_if_storage(OSError(e.errno, e.strerror, self.directory), step)
+      self._raise_if_storage(e, step)
       raise
 
   def restore(self, abstract_state, step: int | None = None):
@@ -315,6 +318,18 @@ class Checkpointer:
     ) from None
 
 
+def _check_object_store_client(directory: str) -> None:
+  """orbax asks google-cloud-storage for a gs:// bucket's layout whenever it lists steps; without that package
+  it fails deep inside a background thread. Say so up front instead."""
+  if not directory.startswith("gs://"):
+    return
+  try:
+    import google.cloud.storage  # noqa: F401
+  except ImportError:
+    raise UsageError(f"checkpoints in {directory} need the google-cloud-storage package (orbax uses it for gs:// "
+                     "folders): pip install google-cloud-storage") from None
+
+
 def _describe_damage(damaged: dict[int, str]) -> str:
   return "; ".join(f"step {s} ({why})" for s, why in sorted(damaged.items(), reverse=True))
 
@@ -323,9 +338,9 @@ def move_aside(directory: str, step: int) -> str:
   """Renames checkpoint folder `step` to damaged-<step>-<UTC time> beside it (orbax then no longer lists
   it). Returns the new path. Never deletes."""
   stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-  src = os.path.join(directory, str(step))
-  dst = os.path.join(directory, f"damaged-{step}-{stamp}")
-  os.rename(src, dst)
+  src = fileio.join(directory, str(step))
+  dst = fileio.join(directory, f"damaged-{step}-{stamp}")
+  fileio.rename(src, dst)
   return dst
 
 
@@ -333,7 +348,7 @@ def resume(directory: str, family: str, abstract_state, target):
   """For a training run: (state, step) of the newest step of `directory` that restores, or None if there is
   no checkpoint yet. Damaged steps newer than it are moved aside (one warning) so that the run can write
   those step numbers again. Raises CheckpointMismatchError / CheckpointCorruptError untouched."""
-  if not os.path.isdir(directory):
+  if not fileio.isdir(directory):
     return None
   reader = Checkpointer(directory, read_only=True)
   try:
@@ -343,11 +358,13 @@ def resume(directory: str, family: str, abstract_state, target):
     state, step, damaged = reader.restore_newest(family, abstract_state, target, warn=False)
   finally:
     reader.close()
-  if damaged and jax.process_index() == 0:  # one host renames (a shared filesystem); the others fall back alike
-    moved = {s: move_aside(directory, s) for s in damaged}
-    log.warning("%s: skipped damaged checkpoint %s; resuming from step %d. Moved the damaged folder(s) aside, "
-                "not deleted: %s", directory, _describe_damage(damaged), step,
-                ", ".join(os.path.basename(p) for p in moved.values()))
+  if damaged:
+    if distributed.is_writer():  # one host renames (shared storage); the others found the same damage
+      moved = {s: move_aside(directory, s) for s in damaged}
+      log.warning("%s: skipped damaged checkpoint %s; resuming from step %d. Moved the damaged folder(s) aside, "
+                  "not deleted: %s", directory, _describe_damage(damaged), step,
+                  ", ".join(os.path.basename(p) for p in moved.values()))
+    distributed.barrier("decompjax-damaged-steps-moved")  # before any host opens the folder to write
   return state, step
 
 

@@ -18,7 +18,7 @@ from typing import Iterable
 import ml_collections
 
 from decompjax import config_validation
-from decompjax import errors
+from decompjax import distributed, errors, fileio
 from decompjax.errors import ConfigError  # also config_utils.ConfigError, as before
 
 
@@ -137,22 +137,22 @@ def build_config(spec: str, overrides: list[tuple[str, str]]) -> ml_collections.
 
 
 def save_config(config: ml_collections.ConfigDict, path: str) -> None:
-  """Writes config.json atomically; a read-only or full disk is a WriteError naming the path."""
-  tmp = path + ".tmp"
+  """Writes config.json atomically (local or gs://), on process 0 only: every host of a pod saving the same file
+  at once races (files vanish under concurrent writers). A caller whose other processes then read it puts a
+  distributed.barrier after this. A read-only or full disk is a WriteError naming the path."""
+  if not distributed.is_writer():
+    return
   try:
-    with open(tmp, "w") as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    fileio.write_text_atomic(path, config.to_json_best_effort(indent=2, sort_keys=True))
   except OSError as e:
     raise errors.write_error(path, e) from e
 
 
 def load_saved_config(path: str, overrides: Iterable[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
   """A workdir's config.json + overrides -> a validated, locked config (as build_config)."""
-  if not os.path.isfile(path):
+  if not fileio.isfile(path):
     raise ConfigError(f"no saved config at {path}: is this a decompjax workdir?")
-  with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+  config = ml_collections.ConfigDict(json.loads(fileio.read_text(path)))
   for key, value in overrides:
     apply_override(config, key, value)
   config_validation.validate(config)

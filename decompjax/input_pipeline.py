@@ -1,10 +1,20 @@
 """tf.data -> host-local numpy batches -> global device arrays on the mesh.
 
-Determinism: the per-host stream is a seeded shuffle of the family's dataset, repeated and batched; resuming
-at step k skips k batches of that same stream, so a resumed run sees exactly the batches an uninterrupted
-run would have seen. A record that fails its checksum while reading (a file damaged after it was verified)
-is a user error (a DataError; naming the file when the dataset's loader tied it to its files with
-`explain_damage`, see decompjax/data/shard_check.py), not a TensorFlow DataLossError.
+Determinism and resume: the per-host stream is a sequence of epochs; epoch e is the family's dataset shuffled
+with a seed derived from (seed, e) (epoch 0 uses `seed` itself) and cut into floor(examples / batch) batches
+(the remainder of each epoch is dropped; it differs from epoch to epoch). Step k is therefore batch k % L of
+epoch k // L, computed rather than replayed, and a resumed run sees exactly the batches an uninterrupted run
+would have seen. A shuffle's order depends only on positions, so the order of an epoch is computed on indices
+(`tf.data.Dataset.range(n)` shuffled the same way) and:
+- in memory (config.data.cache: SynTone), the host's examples are read once into numpy arrays and each batch
+  is gathered by index: resuming decodes no skipped example, whatever k is;
+- otherwise (UCR and Autodecompose's in-memory tensor slices, SynMix records, DecVAE's cache shards) the
+  dataset is streamed and resuming skips at most one epoch of records (slices of in-memory arrays for the
+  tensor-slice families; records read and decoded for SynMix and DecVAE). A source whose size tf.data does
+  not know (DecVAE's generator) is counted once, only when resuming.
+A record that fails its checksum while reading (a file damaged after it was verified) is a user error (a
+DataError; naming the file when the dataset's loader tied it to its files with `explain_damage`, see
+decompjax/data/shard_check.py), not a TensorFlow DataLossError.
 """
 from __future__ import annotations
 
@@ -54,7 +64,10 @@ def _damaged_records_are_user_errors(source_ds):
   tf = tf_on_cpu_only()
   try:
     yield
-  except tf.errors.DataLossError as e:
+  except Exception as e:  # not `except tf.errors...`: evaluated on a GeneratorExit at interpreter exit, when
+    errors = getattr(tf, "errors", None)  # TensorFlow's lazy modules are already torn down (None)
+    if errors is None or not isinstance(e, errors.DataLossError):
+      raise
     explain = _EXPLAIN_DAMAGE.get(source_ds)
     if explain is not None:
       raise explain(e) from e
@@ -74,22 +87,82 @@ def local_batch_size(global_batch: int) -> int:
 
 def batched_numpy(ds, batch_size: int, *, seed: int, shuffle_buffer: int, cache: bool, start_step: int = 0,
                   repeat: bool = True) -> Iterator[dict]:
-  """Shuffled (seeded), repeated, batched stream of numpy dicts, starting at batch `start_step`."""
+  """Shuffled (seeded), repeated, batched stream of numpy dicts, starting at batch `start_step` of the stream
+  (its position computed, see the module docstring). repeat=False: one shuffled pass, the last batch possibly
+  short."""
   tf = tf_on_cpu_only()
-  source = ds
+  if not repeat:
+    source = ds
+    if shuffle_buffer > 1:
+      ds = ds.shuffle(shuffle_buffer, seed=seed)
+    return _numpy_batches(_deterministic(ds.batch(batch_size)), source)
   if cache:
-    ds = ds.cache()
-  if shuffle_buffer > 1:
-    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-  if repeat:
-    ds = ds.repeat()
-  ds = ds.batch(batch_size, drop_remainder=repeat)
-  if start_step:
-    ds = ds.skip(start_step)
+    arrays = all_examples(ds)
+    n = len(next(iter(arrays.values())))
+    epoch, offset = stream_position(start_step, n, batch_size)
+    indices = _epoch_stream(tf.data.Dataset.range(n), batch_size, seed, shuffle_buffer, epoch, offset)
+    return _gathered(indices, arrays)
+  epoch, offset = (0, 0) if not start_step else stream_position(start_step, dataset_size(ds), batch_size)
+  return _numpy_batches(_epoch_stream(ds, batch_size, seed, shuffle_buffer, epoch, offset), ds)
+
+
+def stream_position(step: int, num_examples: int, batch_size: int) -> tuple[int, int]:
+  """(epoch, batch within it) of batch `step` of a stream of floor(num_examples / batch_size) batches an epoch."""
+  per_epoch = num_examples // batch_size
+  if per_epoch < 1:
+    raise DataError(f"this host's share of the data has {num_examples} example(s), fewer than its batch of "
+                    f"{batch_size}: use a smaller train.batch_size or more data (the share is the data divided by "
+                    "the number of processes)")
+  return divmod(step, per_epoch)
+
+
+def dataset_size(ds) -> int:
+  """Examples in `ds`: tf.data's cardinality when it knows it, else counted (one read of the data)."""
+  tf = tf_on_cpu_only()
+  n = int(ds.cardinality())
+  if n == tf.data.INFINITE_CARDINALITY:
+    raise DataError("the training dataset is infinite; the trainer repeats it itself: give a finite dataset")
+  if n >= 0:
+    return n
+  with _damaged_records_are_user_errors(ds):
+    return int(ds.reduce(np.int64(0), lambda count, _: count + 1))
+
+
+def epoch_seed(seed: int, epoch):
+  """The shuffle seed of `epoch` (a tf int64 scalar): `seed` itself for epoch 0, so a run's first epoch is the
+  order a plain seeded shuffle gives; then a stateless hash of (seed, epoch)."""
+  tf = tf_on_cpu_only()
+  seed_t = tf.constant(seed, tf.int64)
+  derived = tf.random.stateless_uniform([], seed=tf.stack([seed_t, epoch]), minval=0, maxval=2**62,
+                                        dtype=tf.int64)
+  return tf.where(epoch == 0, seed_t, derived)
+
+
+def _epoch_stream(ds, batch_size: int, seed: int, shuffle_buffer: int, first_epoch: int, skip_batches: int):
+  """Epochs first_epoch, first_epoch + 1, ... of `ds`, each shuffled by epoch_seed and batched (remainder
+  dropped), without the first `skip_batches` batches."""
+  tf = tf_on_cpu_only()
+
+  def epoch_batches(epoch):
+    one = ds.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch)) if shuffle_buffer > 1 else ds
+    return one.batch(batch_size, drop_remainder=True)
+
+  stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches)
+  if skip_batches:
+    stream = stream.skip(skip_batches)
+  return _deterministic(stream)
+
+
+def _deterministic(ds):
+  tf = tf_on_cpu_only()
   options = tf.data.Options()
   options.deterministic = True
-  ds = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
-  return _numpy_batches(ds, source)
+  return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _gathered(indices, arrays: dict) -> Iterator[dict]:
+  for idx in indices.as_numpy_iterator():
+    yield {k: v[idx] for k, v in arrays.items()}
 
 
 def first_example_batch(ds, batch_size: int) -> dict:

@@ -7,9 +7,7 @@ does not need the training mesh). It does not change the CPU device split: the c
 """
 from __future__ import annotations
 
-import os
-
-from decompjax import config_utils, sharding, train
+from decompjax import config_utils, fileio, sharding, train
 from decompjax.errors import ConfigError
 
 
@@ -20,7 +18,7 @@ def load_run(workdir: str, step: int | None = None, overrides=(), *, family: str
   another family is a ConfigError before anything is restored). best: the best-by-validation checkpoint
   (train.keep_best_by). training_mesh: restore onto the config's mesh (mesh.num_devices) instead of one device,
   so that evaluation runs as at the end of training."""
-  config = config_utils.load_saved_config(os.path.join(workdir, "config.json"), overrides)
+  config = config_utils.load_saved_config(fileio.join(workdir, "config.json"), overrides)
   if family is not None and config.model.family != family:
     raise ConfigError(f"{workdir} holds a run of family {config.model.family!r}, not {family!r}")
   mesh = sharding.make_mesh(config.mesh.num_devices if training_mesh else 1)

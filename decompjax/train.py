@@ -22,7 +22,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from decompjax import (checkpointing, config_utils, distributed, input_pipeline, registry, sharding,
+from decompjax import (checkpointing, config_utils, distributed, fileio, input_pipeline, registry, sharding,
                        stop_signals)
 from decompjax.errors import ConfigError, DataError, MissingInputError, NonFiniteLossError
 from decompjax.family import TrainState
@@ -33,23 +33,22 @@ log = logging.getLogger(__name__)
 
 
 def checkpoint_dir(workdir: str) -> str:
-  return os.path.join(workdir, "checkpoints")
+  return fileio.join(workdir, "checkpoints")
 
 
 def best_checkpoint_dir(workdir: str) -> str:
   """The best-by-validation checkpoint (train.keep_best_by): one orbax step folder plus best.json."""
-  return os.path.join(workdir, "checkpoints_best")
+  return fileio.join(workdir, "checkpoints_best")
 
 
 BEST_RECORD = "best.json"  # in best_checkpoint_dir: {"metric", "mode", "step", "value"}
 
 
 def read_best_record(workdir: str) -> dict | None:
-  path = os.path.join(best_checkpoint_dir(workdir), BEST_RECORD)
-  if not os.path.isfile(path):
+  path = fileio.join(best_checkpoint_dir(workdir), BEST_RECORD)
+  if not fileio.isfile(path):
     return None
-  with open(path) as f:
-    return json.load(f)
+  return json.loads(fileio.read_text(path))
 
 
 def make_state_shardings(abstract_state, mesh):
@@ -80,7 +79,7 @@ def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, st
   src = best_checkpoint_dir(workdir) if best else checkpoint_dir(workdir)
   no_checkpoint = (f"no best checkpoint in {src}: train with --config.train.keep_best_by=val/loss first" if best
                    else f"no checkpoint in {src}: train first")
-  if not os.path.isdir(src):
+  if not fileio.isdir(src):
     raise MissingInputError(no_checkpoint)
   ckpt = checkpointing.Checkpointer(src, read_only=True)
   try:
@@ -103,7 +102,7 @@ def _init_from(config, family, abstract, mesh) -> TrainState:
   the source is only read."""
   src = checkpoint_dir(config.init_from)
   where = f"config.init_from={config.init_from!r}"
-  if not os.path.isdir(src):
+  if not fileio.isdir(src):
     raise MissingInputError(f"{where}: no checkpoint folder {src} (init_from names a trained workdir)")
   other = checkpointing.Checkpointer(src, read_only=True)
   try:
@@ -178,8 +177,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
   resumed = checkpointing.resume(checkpoint_dir(workdir), family.name, abstract, target)
   source = _init_from(config, family, abstract, mesh) if resumed is None and config.init_from else None
-  os.makedirs(workdir, exist_ok=True)
-  config_utils.save_config(config, os.path.join(workdir, "config.json"))
+  if distributed.is_writer():  # one writer: hosts saving the same file at once race (files vanish)
+    fileio.makedirs(workdir)
+  config_utils.save_config(config, fileio.join(workdir, "config.json"))  # process 0 only
+  distributed.barrier("decompjax-config-saved")
   ckpt = checkpointing.Checkpointer(checkpoint_dir(workdir), keep=config.train.keep_ckpts)
 
   base_rng = jax.random.key(config.seed)
@@ -200,7 +201,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     log.info("workdir already holds a checkpoint at step %d >= train.steps=%d; nothing to train", start, total)
     ckpt.close()
     writer.close()
-    if config.train.eval_at_end and not os.path.isfile(os.path.join(workdir, "eval", "metrics.json")):
+    if config.train.eval_at_end and not fileio.isfile(fileio.join(workdir, "eval", "metrics.json")):
       evaluate_at_end(family, config, state, workdir)  # the finished run was stopped before it evaluated
     return state
 
@@ -212,7 +213,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   if config.train.eval_every and family.make_eval_step is not None:
     eval_step = sharding.jit_on_mesh(family.make_eval_step(config), mesh)
     val_ds = family.make_dataset(config, "validation", process_index=pidx, process_count=pcount)
-    val_iter = input_pipeline.batched_numpy(val_ds, local_batch, seed=config.seed, shuffle_buffer=0, cache=True)
+    # where the uninterrupted run's validation stream is now: start // eval_every passes of eval_batches
+    val_iter = input_pipeline.batched_numpy(
+        val_ds, local_batch, seed=config.seed, shuffle_buffer=0, cache=True,
+        start_step=start // config.train.eval_every * config.train.eval_batches)
 
   progress = Progress(family.name, total, start) if config.train.progress and pidx == 0 else None
   saves = _Saves(ckpt, family.name, start)
@@ -277,7 +281,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
           writer.write(done, val, prefix="val")
           if best is not None and best.update(done, val, state):
             break  # early stop: the final checkpoint of `done` is written below
-        if stop:
+        if stop.should_stop(done):  # every process asks at every step: on several, a collective question
           break
         if done % config.train.ckpt_every == 0 and done < total:
           candidate = (done, _copy(state))  # the next step donates `state`
@@ -289,8 +293,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       else:
         ckpt.wait()  # a failed write raises here, not after "trained to step N"
     except KeyboardInterrupt:
-      # Raised by code the loop called, or a second Ctrl-C (which means: stop now, without saving).
-      if not stop and done > start and not any(x.is_deleted() for x in jax.tree.leaves(state)):
+      # Raised by code the loop called, or a second Ctrl-C (which means: stop now, without saving). Several
+      # processes: no save here, it would be one that only this process joins.
+      alive = not any(x.is_deleted() for x in jax.tree.leaves(state))
+      if not stop.coordinated and not stop and done > start and alive:
         try:
           if logged < done:
             log_metrics(*unchecked, force=True)  # the line of the step about to be saved
@@ -390,12 +396,10 @@ class _BestKeeper:
       # `state`). keep=1: the previous best goes once the new one is committed.
       self._ckpt = checkpointing.Checkpointer(best_checkpoint_dir(self._workdir), keep=1, async_save=False)
     self._ckpt.save(step, state, self._family)
-    if jax.process_index() == 0:
+    if distributed.is_writer():
       record = {"metric": self.metric, "mode": self.mode, "step": int(step), "value": float(self.value)}
-      path = os.path.join(best_checkpoint_dir(self._workdir), BEST_RECORD)
-      with open(path + ".tmp", "w") as f:
-        json.dump(record, f, indent=2)
-      os.replace(path + ".tmp", path)
+      fileio.write_text_atomic(fileio.join(best_checkpoint_dir(self._workdir), BEST_RECORD),
+                               json.dumps(record, indent=2))
     log.info("new best val/%s = %g at step %d: saved to %s", self.metric, self.value, step,
              best_checkpoint_dir(self._workdir))
 

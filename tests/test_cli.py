@@ -84,7 +84,8 @@ def test_train_then_eval_writes_metrics_figures_audio(tmp_path, capsys):
   assert any(p.startswith("events.out.tfevents") for p in os.listdir(work / "tensorboard"))
 
 
-HELP_SUBJECTS = {"data": ["prepare", "syntone"], "benchmark": ["syntone"], "probe": ["speaker"], "sweep": ["ucr"]}
+HELP_SUBJECTS = {"data": ["prepare", "syntone"], "benchmark": ["syntone"], "probe": ["speaker"], "sweep": ["ucr"],
+                 "launch": ["local", "check"]}
 TAKES_CONFIG_FILE = ("train",)
 TAKES_OVERRIDES = ("train", "eval", "benchmark", "probe")
 

@@ -60,13 +60,14 @@ def test_simvowels_prepare_dataset_shapes_and_contents(tmp_path):
   assert diag["method"] == "ewt" and train["utterances"] == 3 and train["frames_no_component"] == 0
   assert train["quality"]["frames"] == 72 and train["quality"]["nrmse"]["mean"] < 1.0
   assert os.path.isfile(os.path.join(folder, "figures", "train", "ewt_correlogram.png"))
-  # The tf.data source yields the same examples; two processes split the utterances between them.
+  # The tf.data source yields the same examples; two processes take contiguous blocks of n // 2 utterances.
   ds = list(data.make_dataset(c, "train").as_numpy_iterator())
   assert len(ds) == 3
   np.testing.assert_array_equal(ds[2]["frames"], arrays["frames"][2])
   p0 = list(data.make_dataset(c, "train", process_index=0, process_count=2).as_numpy_iterator())
   p1 = list(data.make_dataset(c, "train", process_index=1, process_count=2).as_numpy_iterator())
-  assert len(p0) == 2 and len(p1) == 1 and np.array_equal(p1[0]["frames"], arrays["frames"][1])
+  assert len(p0) == len(p1) == 1
+  assert np.array_equal(p0[0]["frames"], arrays["frames"][0]) and np.array_equal(p1[0]["frames"], arrays["frames"][1])
   assert len(data.load_split_arrays(c, "validation", limit=1)["frames"]) == 1
 
 

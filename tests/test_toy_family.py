@@ -19,7 +19,7 @@ def test_the_walk_through_is_under_100_lines_and_quoted_in_the_readme():
 
 
 def test_a_registered_toy_family_trains_restores_and_evaluates(tmp_path):
-  registry.register("toy", "toy_family:TOY")
+  registry.register("toy", "tests.toy_family:TOY")
   config = config_utils.build_config(TOY_FILE, [("train.steps", "3"), ("train.progress", "false"),
                                                 ("train.eval_every", "2"), ("train.eval_at_end", "true")])
   workdir = str(tmp_path / "toy")

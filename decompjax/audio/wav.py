@@ -2,18 +2,29 @@
 writing mono WAV clips (peak-normalised) and unscaled mono/multichannel WAVs."""
 from __future__ import annotations
 
+import io
 import os
-import pathlib
 
 import numpy as np
 
+from decompjax import fileio
 from decompjax.errors import DataError, MissingInputError
+
+
+def _write_wav_file(path, audio: np.ndarray, sample_rate: int, subtype: str) -> str:
+  """Encodes in memory, then one atomic write through decompjax.fileio: a local or gs:// destination alike,
+  creating its folder, and never half a file."""
+  import soundfile
+
+  buf = io.BytesIO()
+  soundfile.write(buf, audio, int(sample_rate), subtype=subtype, format="WAV")
+  path = os.fspath(path)
+  fileio.makedirs(os.path.dirname(fileio.absolute(path)))
+  return fileio.write_bytes_atomic(path, buf.getvalue())
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int, *, peak: float = 0.99) -> str:
   """Writes mono 16-bit PCM, scaled so that max |sample| = peak (avoids clipping; silence stays silence)."""
-  import soundfile
-
   audio = np.asarray(audio, dtype=np.float64)
   if audio.ndim != 1:
     raise ValueError(f"write_wav expects mono audio of shape [samples], got {audio.shape}")
@@ -22,10 +33,7 @@ def write_wav(path, audio: np.ndarray, sample_rate: int, *, peak: float = 0.99) 
   top = np.max(np.abs(audio)) if audio.size else 0.0
   if top > 0:
     audio = audio * (peak / top)
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  soundfile.write(str(path), audio, int(sample_rate), subtype="PCM_16")
-  return str(path)
+  return _write_wav_file(path, audio, sample_rate, "PCM_16")
 
 
 class UnusableAudio(Exception):
@@ -90,8 +98,6 @@ def write_audio(path, audio: np.ndarray, sample_rate: int, *, subtype: str = "FL
   """Writes [T] (mono) or [T, channels] audio as WAV without any rescaling (levels kept, so separated stems
   still add up to the mixture). subtype 'FLOAT' (exact) or a PCM subtype ('PCM_16': values outside [-1, 1]
   are an error, never silently clipped)."""
-  import soundfile
-
   audio = np.asarray(audio, dtype=np.float64)
   if audio.ndim not in (1, 2):
     raise ValueError(f"write_audio expects [samples] or [samples, channels], got shape {audio.shape}")
@@ -100,7 +106,4 @@ def write_audio(path, audio: np.ndarray, sample_rate: int, *, subtype: str = "FL
   if subtype.startswith("PCM") and audio.size and np.max(np.abs(audio)) > 1.0:
     raise ValueError(f"write_audio: peak {np.max(np.abs(audio)):.3f} > 1 would clip in {subtype}; "
                      "scale it or write subtype='FLOAT'")
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  soundfile.write(str(path), audio, int(sample_rate), subtype=subtype)
-  return str(path)
+  return _write_wav_file(path, audio, sample_rate, subtype)

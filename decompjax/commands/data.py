@@ -3,6 +3,9 @@
 decompjax data prepare --config=FILE[:ARG] [--config.a.b=value ...]
   Runs the preset's family's data preparation (SynTone grid, SimVowels: generated and cached under
   config.data.dir), as training would before its first step. Families that read existing files (UCR) need none.
+  Before a multi-host run, prepare into storage every host reads (a shared filesystem or gs://bucket/data) with
+  --config.data.dir (SynTone) or --config.data.cache_dir (SimVowels, SynMix, DecVAE) and train with the same
+  value. Started on every host of a cluster (like train), process 0 prepares and the others check they see it.
 
 decompjax data syntone --out=DIR [--sample_rate=16000 --freq_start=440 --freq_end=8000 --num_freqs=400
     --amp_start=0.1 --amp_end=1.0 --num_amps=20 --seed=0 --band_limited --random_phase] [--npz=PATH]
@@ -12,9 +15,7 @@ decompjax data syntone --out=DIR [--sample_rate=16000 --freq_start=440 --freq_en
 """
 from __future__ import annotations
 
-import os
-
-from decompjax import config_utils
+from decompjax import config_utils, fileio
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -26,12 +27,13 @@ def _prepare(argv: list[str]) -> int:
   if not spec:
     raise UsageError("--config=configs/<preset>.py[:arg] is required")
   config = config_utils.build_config(spec, overrides)
-  from decompjax import registry  # after parsing: --help and a bad flag answer at once
+  from decompjax import distributed, registry  # after parsing: --help and a bad flag answer at once
   family = registry.get_family(config.model.family)
   if family.prepare_data is None:
     print(f"model family {family.name!r} needs no data preparation (it reads the files in config.data.dir as "
           "they are); nothing to do")
     return 0
+  distributed.maybe_initialize()  # on a cluster: process 0 writes, the others wait and check they see it
   family.prepare_data(config)
   print(f"prepared the data of {spec} (model family {family.name!r}); training with the same config reads it")
   return 0
@@ -61,9 +63,10 @@ def _syntone(argv: list[str]) -> int:
   except ValueError as e:  # the grid checks its own fields, which here are exactly the flags above
     raise UsageError(str(e)) from None
   from decompjax.data import syntone_tfds
-  builder = syntone_tfds.build(grid, os.path.abspath(args.out))
+  out = fileio.absolute(args.out)  # a gs:// URL stays one
+  builder = syntone_tfds.build(grid, out)
   print(f"SynTone grid {grid.fingerprint()}: {grid.num_examples} clips in {builder.data_dir}")
-  print(f"  train with: --config.data.dir={os.path.abspath(args.out)} and matching --config.data.grid.* fields")
+  print(f"  train with: --config.data.dir={out} and matching --config.data.grid.* fields")
   if args.npz:
     path = syntone.export_npz(grid, args.npz)
     print(f"  exported original .npz layout to {path}")

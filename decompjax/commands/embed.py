@@ -8,11 +8,12 @@ From Python: `decompjax.commands.embed.embed(workdir, paths, encoder="voice")` r
 """
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 
-from decompjax import config_utils, cpu_devices
+from decompjax import config_utils, cpu_devices, fileio
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -24,10 +25,11 @@ def embed(workdir: str, audio_paths, encoder: str = "voice", pool: str = "none",
   cut into 64-frame crops (a file shorter than one crop, ~1.02 s, is an error naming it); the crops of all files
   are stacked in order. -> [N_crops, 64, emb] (pool='none'), [N_crops, emb] ('mean': over each crop's frames)
   or [N_files, emb] ('file': over all frames of a file); (embeddings, crops per file) if return_counts."""
-  from decompjax import restore
+  from decompjax import distributed, restore
   from decompjax.families.autodecompose import evaluate
   audio_paths = evaluate.check_embed_request(audio_paths, encoder, pool)  # before restoring anything
-  config, state = restore.load_run(workdir, step, family="autodecompose")
+  distributed.maybe_initialize()  # on a cluster: every process restores and embeds, sharded over all devices
+  config, state = restore.load_run(workdir, step, family="autodecompose", training_mesh=True)
   return evaluate.embed_files(config, state, audio_paths, encoder, pool, batch_size, return_counts)
 
 
@@ -44,10 +46,13 @@ def main(argv: list[str]) -> int:
     raise UsageError("give at least one audio file to embed")
   # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts);
   # embed() itself, the library call, leaves it alone.
-  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json")))
+  cpu_devices.configure_for(config_utils.load_saved_config(fileio.join(args.workdir, "config.json")))
   emb, counts = embed(args.workdir, args.audio, args.encoder, args.pool, step=args.step, return_counts=True)
-  out = args.out or os.path.join(args.workdir, "embeddings")
-  os.makedirs(out, exist_ok=True)
+  from decompjax import distributed
+  if not distributed.is_writer():  # every process computed the embeddings; process 0 writes them
+    return 0
+  out = args.out or fileio.join(args.workdir, "embeddings")
+  fileio.makedirs(out)
   start, written = 0, set()
   for i, (path, n) in enumerate(zip(args.audio, counts)):
     part = emb[i] if args.pool == "file" else emb[start:start + n]
@@ -56,7 +61,9 @@ def main(argv: list[str]) -> int:
     if stem in written:  # two inputs with the same file name: keep both
       stem = f"{stem}.{i}"
     written.add(stem)
-    target = os.path.join(out, f"{stem}.{args.encoder}.npy")
-    np.save(target, part)
+    target = fileio.join(out, f"{stem}.{args.encoder}.npy")
+    buf = io.BytesIO()
+    np.save(buf, part)
+    fileio.write_bytes_atomic(target, buf.getvalue())
     print(f"{path}: {tuple(part.shape)} -> {target}")
   return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from decompjax import config_utils
+from decompjax import config_utils, cpu_devices
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -26,13 +26,19 @@ def main(argv: list[str]) -> int:
   args = parser.parse_args(rest)
   if args.best and args.step is not None:
     raise UsageError("--best and --step name different checkpoints; give one")
-  from decompjax import registry, restore
+  # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts); then the
+  # cluster starts as for `train`, and the run is restored onto the full mesh (every device of every host).
+  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json"), overrides))
+  from decompjax import distributed, registry, restore
+  distributed.maybe_initialize()
   config, state = restore.load_run(args.workdir, args.step, overrides, best=args.best, training_mesh=True)
   from decompjax.evaluation import report
+  # Every process evaluates (the model runs sharded over all of them); process 0 writes and prints.
   results = report.evaluate_and_write(registry.get_family(config.model.family), config, state, args.workdir)
-  scalars = {k: v for k, v in results.items() if isinstance(v, (int, float))}
-  print(json.dumps(scalars, indent=2, sort_keys=True))
-  which = f"the best checkpoint (step {int(state.step)})" if args.best else f"step {int(state.step)}"
-  print(f"evaluated {which}: wrote {os.path.join(args.workdir, 'eval')}/ "
-        "(metrics.json, figures, audio)")
+  if distributed.is_writer():
+    scalars = {k: v for k, v in results.items() if isinstance(v, (int, float))}
+    print(json.dumps(scalars, indent=2, sort_keys=True))
+    which = f"the best checkpoint (step {int(state.step)})" if args.best else f"step {int(state.step)}"
+    print(f"evaluated {which}: wrote {os.path.join(args.workdir, 'eval')}/ "
+          "(metrics.json, figures, audio)")
   return 0

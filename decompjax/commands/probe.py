@@ -9,9 +9,7 @@ Writes speaker_probe.csv / .md and tsne_speakers.png.
 """
 from __future__ import annotations
 
-import os
-
-from decompjax import config_utils, cpu_devices
+from decompjax import config_utils, cpu_devices, fileio
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -44,21 +42,28 @@ def main(argv: list[str]) -> int:
     raise UsageError(f"--seconds={args.seconds!r}: expected comma-separated numbers") from None
   corpus_given = bool(dict(overrides).get("data.dir"))
 
-  # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts).
-  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json"), overrides))
-  from decompjax import restore
+  # The split is decided here, at the entry, from the run's saved config (JAX fixes it when it starts); then the
+  # cluster starts as for `train`, and the run is restored onto the full mesh (every device of every host).
+  cpu_devices.configure_for(config_utils.load_saved_config(fileio.join(args.workdir, "config.json"), overrides))
+  from decompjax import distributed, restore
   from decompjax.evaluation import figures
   from decompjax.families.autodecompose import data, evaluate
-  config, state = restore.load_run(args.workdir, args.step, overrides, family="autodecompose")
+  distributed.maybe_initialize()
+  config, state = restore.load_run(args.workdir, args.step, overrides, family="autodecompose", training_mesh=True)
   crops = data.load_crops(config, args.split or ("all" if corpus_given else config.probe.split))
-  out = args.out or os.path.join(args.workdir, "probe")
+  out = args.out or fileio.join(args.workdir, "probe")
+  # Every process embeds (the encoders run sharded over all of them) and fits the probe; process 0 writes.
   report = evaluate.speaker_probe(config, state, crops, seconds=seconds, seeds=args.seeds, pool=args.pool)
-  os.makedirs(out, exist_ok=True)
+  if not distributed.is_writer():
+    import matplotlib.pyplot as plt
+    for fig in report.figures.values():
+      plt.close(fig)
+    return 0
+  fileio.makedirs(out)
   for name, text in report.tables.items():
-    with open(os.path.join(out, name), "w", newline="", encoding="utf-8") as f:
-      f.write(text)
+    fileio.write_text_atomic(fileio.join(out, name), text)
   for name, fig in report.figures.items():
-    figures.save_figure(fig, os.path.join(out, name + ".png"))
+    figures.save_figure(fig, fileio.join(out, name + ".png"))
   print(f"speaker-ID macro-F1 (%), {crops.source}, {len(set(crops.speaker.tolist()))} speakers, "
         f"pool={args.pool or config.probe.pool}:")
   print(report.tables["speaker_probe.md"], end="")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from decompjax import config_utils, cpu_devices
+from decompjax import config_utils, cpu_devices, fileio
 from decompjax.commands import parsing
 from decompjax.errors import UsageError
 
@@ -40,8 +40,10 @@ def separate(workdir: str, inputs, out_dir: str | None = None, *, best: bool = F
   inputs = [os.fspath(p) for p in inputs]
   for path in inputs:  # every input checked before the model is restored
     sep.check_input(path)
-  config, state = restore.load_run(workdir, step, family=FAMILY, best=best)
-  out_dir = out_dir or os.path.join(workdir, "separated")
+  from decompjax import distributed
+  distributed.maybe_initialize()  # on a cluster: every process restores and separates, sharded over all devices
+  config, state = restore.load_run(workdir, step, family=FAMILY, best=best, training_mesh=True)
+  out_dir = out_dir or fileio.join(workdir, "separated")
   return sep.separate_files(inputs, out_dir, sep.model_window_fn(config, state), sep.window_length(config),
                             batch_size=batch_size, progress=progress)
 
@@ -60,9 +62,10 @@ def main(argv: list[str]) -> int:
   from decompjax.families.convae_bss import separate as sep
   for path in args.audio:  # a bad input fails before JAX starts
     sep.check_input(path)
-  cpu_devices.configure_for(config_utils.load_saved_config(os.path.join(args.workdir, "config.json")))
+  cpu_devices.configure_for(config_utils.load_saved_config(fileio.join(args.workdir, "config.json")))
   results = separate(args.workdir, args.audio, args.out, best=args.best, step=args.step, batch_size=args.batch_size)
-  for r in results:
+  from decompjax import distributed
+  for r in results if distributed.is_writer() else ():  # process 0 wrote the files; it says where
     print(f"{r['input']} ({r['channels']} ch, {r['sample_rate']} Hz, {r['seconds']:.1f} s) -> "
           f"{r['voice']}, {r['music']}")
   return 0

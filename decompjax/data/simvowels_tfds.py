@@ -7,14 +7,13 @@ Opening a prepared dataset checks the record checksums of all its shards once (d
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from decompjax import input_pipeline
-from decompjax.data import shard_check, simvowels, tfds_local
+from decompjax import fileio, input_pipeline
+from decompjax.data import simvowels, tfds_local
 from decompjax.errors import MissingInputError
 
 
@@ -91,25 +90,31 @@ def builder(config: SimVowelsConfig, data_dir: str, *, generate: bool = True) ->
     if not generate:
       raise MissingInputError(f"SimVowels {config.name} is not prepared under {data_dir}; generate it first "
                               "(`decompjax data prepare --config=...`, or one process of the run)")
-    os.makedirs(data_dir, exist_ok=True)
+    fileio.makedirs(data_dir)  # local or gs:// (TFDS writes there itself)
     tfds_local.prepare(b)
   return b
 
 
+def is_prepared(config: SimVowelsConfig, data_dir: str) -> bool:
+  """Whether data_dir holds the finished set (what a host checks after process 0 generated it)."""
+  return fileio.isdir(data_dir) and _builder(config, data_dir).is_prepared()
+
+
 def load(config: SimVowelsConfig, data_dir: str, split: str, *, process_index: int = 0,
-         process_count: int = 1, generate: bool = True) -> tf.data.Dataset:
-  """Unbatched, unshuffled examples of one split; each host reads its own 1/process_count share."""
+         process_count: int = 1, generate: bool = True, drop_remainder: bool = False) -> tf.data.Dataset:
+  """Unbatched, unshuffled examples of one split; each host reads its own 1/process_count share (a contiguous
+  slice; drop_remainder=True: the same number on every host, at most process_count - 1 dropped)."""
   if split not in ("train", "validation", "test"):
     raise ValueError(f"unknown SimVowels split {split!r}")
   b = builder(config, data_dir, generate=generate)
-  shards = shard_check.of_builder(b)
-  shard_check.verify(shards)
-  ds = b.as_dataset(split=split, shuffle_files=False)
-  return shard_check.remember(ds.shard(process_count, process_index) if process_count > 1 else ds, shards)
+  shards = tfds_local.verified_shards(b)
+  host_split = tfds_local.host_split(split, process_index, process_count, drop_remainder)
+  return tfds_local.tie_to_shards(b.as_dataset(split=host_split, shuffle_files=False), shards)
 
 
-def load_numpy(config: SimVowelsConfig, data_dir: str, split: str, *,
-               generate: bool = True) -> dict[str, np.ndarray]:
-  """A whole split as stacked numpy arrays (small enough for the probe and the mel front end)."""
-  # a damaged record: a clear user error
-  return input_pipeline.all_examples(load(config, data_dir, split, generate=generate))
+def load_numpy(config: SimVowelsConfig, data_dir: str, split: str, *, generate: bool = True,
+               process_index: int = 0, process_count: int = 1) -> dict[str, np.ndarray]:
+  """A split (or this host's share of it, as `load`) as stacked numpy arrays (small enough for the probe and the
+  mel front end); a damaged record is a clear user error."""
+  return input_pipeline.all_examples(load(config, data_dir, split, generate=generate, process_index=process_index,
+                                          process_count=process_count))

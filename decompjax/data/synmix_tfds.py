@@ -10,13 +10,13 @@ never reads back as prepared.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from decompjax.data import shard_check, synmix, tfds_local
+from decompjax import fileio
+from decompjax.data import synmix, tfds_local
 from decompjax.errors import DataError, MissingInputError
 
 
@@ -87,16 +87,22 @@ def build(config: SynMixConfig, data_dir: str) -> Synmix:
   """Generates the dataset into data_dir unless already prepared (single writer); returns the builder."""
   b = _builder(config, data_dir)
   if not b.is_prepared():
-    os.makedirs(data_dir, exist_ok=True)
+    fileio.makedirs(data_dir)  # local or gs:// (TFDS writes there itself)
     tfds_local.prepare(b)
   return b
 
 
+def is_prepared(config: SynMixConfig, data_dir: str) -> bool:
+  """Whether data_dir holds the finished set (what a host checks after process 0 generated it)."""
+  return fileio.isdir(data_dir) and _builder(config, data_dir).is_prepared()
+
+
 def load(config: SynMixConfig, data_dir: str, split: str, *, process_index: int = 0, process_count: int = 1,
-         generate: bool = False, map_fn=None) -> tf.data.Dataset:
+         generate: bool = False, map_fn=None, drop_remainder: bool = False) -> tf.data.Dataset:
   """Unbatched, unshuffled examples of `split`, this host's 1/process_count share, passed through `map_fn`
   when given (deterministically; the result still names a damaged shard). generate=False: a dataset that is not
-  prepared is a MissingInputError (run `decompjax data prepare --config=...`)."""
+  prepared is a MissingInputError (run `decompjax data prepare --config=...`). drop_remainder=True: every host
+  gets the same number of examples (at most process_count - 1 dropped)."""
   if split not in synmix.SPLITS:
     raise ValueError(f"unknown SynMix split {split!r}; expected one of {synmix.SPLITS}")
   if generate:
@@ -106,14 +112,13 @@ def load(config: SynMixConfig, data_dir: str, split: str, *, process_index: int 
     if not b.is_prepared():
       raise MissingInputError(f"SynMix {config.name} is not prepared under {data_dir}; generate it first with "
                               "`decompjax data prepare --config=...`")
-  shards = shard_check.of_builder(b)
-  shard_check.verify(shards)
+  shards = tfds_local.verified_shards(b)
   n = b.info.splits[split].num_examples
   if n < process_count:
     raise DataError(f"SynMix split '{split}' has {n} examples, fewer than the {process_count} processes reading it")
-  host_split = tfds.split_for_jax_process(split, process_index=process_index, process_count=process_count)
+  host_split = tfds_local.host_split(split, process_index, process_count, drop_remainder)
   read_config = tfds.ReadConfig(shuffle_seed=0, interleave_cycle_length=1)  # files in order: deterministic
   ds = b.as_dataset(split=host_split, shuffle_files=False, read_config=read_config)
   if map_fn is not None:
     ds = ds.map(map_fn, num_parallel_calls=1, deterministic=True)
-  return shard_check.remember(ds, shards)
+  return tfds_local.tie_to_shards(ds, shards)

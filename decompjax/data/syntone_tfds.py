@@ -15,12 +15,15 @@ trainer shuffles.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from etils import epath
 
+from decompjax import fileio
 from decompjax.data import shard_check, syntone, tfds_local
 from decompjax.errors import DataError, MissingInputError
 
@@ -116,9 +119,14 @@ def build(grid: syntone.SynToneGrid, data_dir, *, val_fraction: float = 0.2, spl
   call it on one process (or before launch) and let the others `load`."""
   builder = _builder(grid, data_dir, val_fraction, split_seed)
   if not builder.is_prepared():
-    pathlib.Path(data_dir).mkdir(parents=True, exist_ok=True)
+    fileio.makedirs(data_dir)  # local or gs:// (TFDS writes there itself)
     tfds_local.prepare(builder)
   return builder
+
+
+def is_prepared(grid: syntone.SynToneGrid, data_dir, *, val_fraction: float = 0.2, split_seed: int = 42) -> bool:
+  """Whether data_dir holds the finished dataset of `grid` (what a host checks after process 0 built it)."""
+  return fileio.isdir(data_dir) and _builder(grid, data_dir, val_fraction, split_seed).is_prepared()
 
 
 def _check_split_files(builder: Syntone, split: str) -> None:
@@ -126,11 +134,13 @@ def _check_split_files(builder: Syntone, split: str) -> None:
   info = builder.info.splits[split]
   if info.num_examples == 0:
     raise DataError(f"syntone/{builder.builder_config.name} split '{split}' is empty (0 examples)")
-  files = [pathlib.Path(str(f)) for f in info.filepaths]
-  missing = [f.name for f in files if not f.is_file()]
+  missing = [epath.Path(f).name for f in info.filepaths if not fileio.isfile(f)]
   if missing:
     raise DataError(f"syntone/{builder.builder_config.name} split '{split}' is corrupt: missing shard file(s) "
                     f"{missing} in {builder.data_dir}; delete that directory and rebuild")
+  if fileio.is_remote(os.fspath(builder.data_dir)):
+    return  # the size check below reads local files; TF checks each record's CRC while streaming it
+  files = [pathlib.Path(str(f)) for f in info.filepaths]
   expected = info.num_bytes + _TFRECORD_OVERHEAD * info.num_examples
   actual = sum(f.stat().st_size for f in files)
   if actual != expected:
@@ -141,9 +151,11 @@ def _check_split_files(builder: Syntone, split: str) -> None:
 
 
 def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int = 0, process_count: int = 1,
-         generate: bool = False, val_fraction: float = 0.2, split_seed: int = 42) -> tf.data.Dataset:
+         generate: bool = False, val_fraction: float = 0.2, split_seed: int = 42,
+         drop_remainder: bool = False) -> tf.data.Dataset:
   """Unbatched tf.data.Dataset of example dicts for `split`, this host's 1/process_count slice (deterministic order,
-  no shuffling: the trainer shuffles). generate=True builds the dataset first if missing."""
+  no shuffling: the trainer shuffles). generate=True builds the dataset first if missing. drop_remainder=True: every
+  host gets the same number of examples (the trainer's choice; at most process_count - 1 are dropped)."""
   if split not in SPLITS:
     raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
   if not 0 <= process_index < process_count:
@@ -151,7 +163,7 @@ def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int 
   if generate:
     builder = build(grid, data_dir, val_fraction=val_fraction, split_seed=split_seed)
   else:
-    if not pathlib.Path(data_dir).is_dir():
+    if not fileio.isdir(data_dir):
       raise MissingInputError(f"SynTone data_dir {data_dir} does not exist; generate it first with "
                               f"decompjax.data.syntone_tfds.build(grid, data_dir) or load(..., generate=True)")
     builder = _builder(grid, data_dir, val_fraction, split_seed)
@@ -159,12 +171,11 @@ def load(grid: syntone.SynToneGrid, data_dir, split: str, *, process_index: int 
       raise MissingInputError(f"no prepared SynTone dataset for grid {grid} (config {builder.builder_config.name}) "
                               f"in {data_dir}; generate it first with build(grid, data_dir) or load(..., generate=True)")
   _check_split_files(builder, split)
-  shards = shard_check.of_builder(builder)
-  shard_check.verify(shards)  # every split: a damaged validation shard fails before training starts, too
+  shards = tfds_local.verified_shards(builder)  # all splits: a damaged validation shard fails before training
   if process_count > 1 and builder.info.splits[split].num_examples < process_count:
     raise DataError(f"split '{split}' has {builder.info.splits[split].num_examples} examples, fewer than the "
                     f"{process_count} processes reading it")
-  host_split = tfds.split_for_jax_process(split, process_index=process_index, process_count=process_count)
+  host_split = tfds_local.host_split(split, process_index, process_count, drop_remainder)
   read_config = tfds.ReadConfig(shuffle_seed=0, interleave_cycle_length=1)  # 1 = files read in order: deterministic
-  return shard_check.remember(builder.as_dataset(split=host_split, shuffle_files=False, read_config=read_config),
-                              shards)
+  return tfds_local.tie_to_shards(
+      builder.as_dataset(split=host_split, shuffle_files=False, read_config=read_config), shards)

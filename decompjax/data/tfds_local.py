@@ -7,10 +7,14 @@ refuses a config object named like a registered one unless it is that very objec
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import tensorflow_datasets as tfds
 from etils import epath
+
+from decompjax import fileio
+from decompjax.data import shard_check
 
 
 class LocallyGenerated:
@@ -61,3 +65,27 @@ def _install_filter() -> None:
 
 
 _install_filter()
+
+
+def verified_shards(builder):
+  """The shard files of a prepared builder, their record checksums verified once (shard_check); None for a remote
+  data_dir (gs://): shard_check reads local files, and TF still checks each record's CRC while streaming it.
+  prepare_data runs it on process 0 before the barrier, so the stamp it writes beside the shards is there when
+  the other processes open the data: they read it and write nothing."""
+  if fileio.is_remote(os.fspath(builder.data_dir)):
+    return None
+  shards = shard_check.of_builder(builder)
+  shard_check.verify(shards)
+  return shards
+
+
+def tie_to_shards(ds, shards):
+  """`shard_check.remember` when the shards were verified (a damaged record then names its file)."""
+  return ds if shards is None else shard_check.remember(ds, shards)
+
+
+def host_split(split: str, process_index: int, process_count: int, drop_remainder: bool):
+  """This process's slice of a TFDS split (contiguous). drop_remainder=True: every process gets the same number
+  of examples (at most process_count - 1 dropped), so every host runs the same steps per epoch."""
+  return tfds.split_for_jax_process(split, process_index=process_index, process_count=process_count,
+                                    drop_remainder=drop_remainder)

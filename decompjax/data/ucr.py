@@ -233,13 +233,18 @@ def resolve_dir(ucr_dir: str) -> pathlib.Path:
 
 
 def make_dataset(data: UCRData, split: str, *, process_index: int = 0, process_count: int = 1):
-  """Unbatched tf.data source of {'x': (L, C) float32, 'label': int32}, sharded over hosts."""
+  """Unbatched tf.data source of {'x': (L, C) float32, 'label': int32}; with several processes each takes a
+  contiguous block of the split, the same size on every process (decompjax.data.host_share)."""
   import tensorflow as tf  # noqa: PLC0415 (only the data pipeline needs TF)
+  from decompjax.data import host_share
   if split not in ("train", "test"):
     raise ValueError(f"UCR split must be 'train' or 'test', got {split!r}")
   x, y = (data.train_x, data.train_y) if split == "train" else (data.test_x, data.test_y)
-  ds = tf.data.Dataset.from_tensor_slices({"x": x, "label": y})
-  return ds.shard(process_count, process_index) if process_count > 1 else ds
+  if len(x) < process_count:
+    raise DataError(f"UCR dataset {data.name!r} split {split!r} has {len(x)} series, fewer than the "
+                    f"{process_count} processes reading it")
+  lo, hi = host_share.block(len(x), process_index, process_count)
+  return tf.data.Dataset.from_tensor_slices({"x": x[lo:hi], "label": y[lo:hi]})
 
 
 def summary_accuracies(summary_csv, name: str) -> dict[str, float]:

@@ -7,6 +7,7 @@ up, time right); `SpecAxes` says how to label their axes and colour scale.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 
 import matplotlib
@@ -16,6 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib import ticker  # noqa: E402
+
+from decompjax import fileio  # noqa: E402
 
 # Up to this many classes get a legend; more get a colour bar with one bin per class (a legend would not fit).
 MAX_LEGEND_CLASSES = 12
@@ -56,11 +59,15 @@ def mel_axes(sample_rate: int, hop: int, n_mels: int, fmin: float, fmax: float, 
 
 
 def save_figure(fig, path: str) -> str:
-  """Writes fig as a PNG at path (creating folders), closes it, returns path."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=110, bbox_inches="tight")
-  plt.close(fig)
-  return path
+  """Writes fig as a PNG at path, local or gs:// (creating folders; one atomic write), closes it, returns path."""
+  buf = io.BytesIO()
+  try:
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+  finally:
+    plt.close(fig)
+  path = os.fspath(path)
+  fileio.makedirs(os.path.dirname(fileio.absolute(path)))
+  return fileio.write_bytes_atomic(path, buf.getvalue())
 
 
 def _hz_ticks(bin_hz, max_ticks: int = 3) -> tuple[list[float], list[str]]:

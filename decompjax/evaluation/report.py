@@ -3,16 +3,19 @@
 A family's `evaluate(config, state, workdir)` computes and returns a `Report` (named scalars and other JSON
 values, text tables, matplotlib figures, audio clips) and writes nothing itself; `write_report` writes it under
 `<workdir>/eval/` once, on process 0 only: `metrics.json`, `<name>.png`, `<name>.wav`, and each table under its
-own file name. Files are written to a temporary name and renamed, so a crash never leaves half a metrics.json.
+own file name. Files are written to a temporary name and renamed (one upload on an object store), so a crash
+never leaves half a metrics.json. The workdir may be local or gs:// (decompjax.fileio).
 """
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
-import os
 from typing import Any
 
 import numpy as np
+
+from decompjax import distributed, fileio
 
 EVAL_DIR = "eval"
 
@@ -40,14 +43,7 @@ class Report:
 
 
 def eval_dir(workdir: str) -> str:
-  return os.path.join(workdir, EVAL_DIR)
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, path)
+  return fileio.join(workdir, EVAL_DIR)
 
 
 def _jsonable(value):
@@ -65,32 +61,33 @@ def _jsonable(value):
 
 
 def write_report(report: Report, workdir: str, *, process_index: int | None = None) -> list[str]:
-  """Writes `report` under <workdir>/eval/ (process 0 only; others write nothing). Returns the paths written."""
-  if process_index is None:
-    import jax
-    process_index = jax.process_index()
-  if process_index != 0:
+  """Writes `report` under <workdir>/eval/ on the writer process (process 0; the others write nothing). Returns
+  the paths written. process_index: which process this is (default: this process's)."""
+  writer = distributed.is_writer() if process_index is None else process_index == 0
+  if not writer:
     _close_figures(report)
     return []
   out = eval_dir(workdir)
-  os.makedirs(out, exist_ok=True)
+  fileio.makedirs(out)
   written = []
-  path = os.path.join(out, "metrics.json")
-  _atomic_write_text(path, json.dumps(_jsonable(report.metrics), indent=2, sort_keys=True) + "\n")
+  path = fileio.join(out, "metrics.json")
+  fileio.write_text_atomic(path, json.dumps(_jsonable(report.metrics), indent=2, sort_keys=True) + "\n")
   written.append(path)
   for name, text in report.tables.items():
-    path = os.path.join(out, name)
-    _atomic_write_text(path, text)
+    path = fileio.join(out, name)
+    fileio.write_text_atomic(path, text)
     written.append(path)
   for name, fig in report.figures.items():
     from decompjax.evaluation.figures import save_figure
-    written.append(save_figure(fig, os.path.join(out, name + ".png")))
+    written.append(save_figure(fig, fileio.join(out, name + ".png")))
   for name, (wave, rate) in report.audio.items():
     from decompjax.audio import wav
-    written.append(wav.write_wav(os.path.join(out, name + ".wav"), wave, rate))
+    written.append(wav.write_wav(fileio.join(out, name + ".wav"), wave, rate))
   for name, array in report.arrays.items():
-    path = os.path.join(out, name + ".npy")
-    np.save(path, array)
+    path = fileio.join(out, name + ".npy")
+    buf = io.BytesIO()
+    np.save(buf, array)
+    fileio.write_bytes_atomic(path, buf.getvalue())
     written.append(path)
   return written
 
@@ -102,9 +99,12 @@ def _close_figures(report: Report) -> None:
 
 
 def evaluate_and_write(family, config, state, workdir: str) -> dict:
-  """Runs family.evaluate and writes its Report under <workdir>/eval/; returns the metrics (what metrics.json holds)."""
+  """Runs family.evaluate (on every process: it may compute over the whole mesh) and writes its Report under
+  <workdir>/eval/ from process 0 only; returns the metrics (what metrics.json holds). Every process returns once
+  the files are written, so none reads or ends before them."""
   report = family.evaluate(config, state, workdir)
   if not isinstance(report, Report):
     raise TypeError(f"{family.name}.evaluate returned {type(report).__name__}, not evaluation.report.Report")
   write_report(report, workdir)
+  distributed.barrier("decompjax-eval-written")
   return dict(report.metrics)

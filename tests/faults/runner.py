@@ -35,7 +35,8 @@ def train_env(env: dict | None = None) -> dict:
   out = dict(os.environ)
   out.update({"XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES}",
               "JAX_COMPILATION_CACHE_DIR": _jit_cache_dir(), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-              "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"})
+              "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "CUDA_VISIBLE_DEVICES": "",
+              "PYTHONUNBUFFERED": "1"})
   out.pop("DECOMPJAX_CPU_DEVICES", None)
   out.update(env or {})
   return out

@@ -14,7 +14,7 @@ import numpy as np
 
 from decompjax.audio import speech_features as feat_lib
 from decompjax.errors import UsageError
-from decompjax.evaluation import few_shot, figures
+from decompjax.evaluation import batching, few_shot, figures
 from decompjax.evaluation.report import Report
 from decompjax.families.autodecompose import augment, data, model
 from decompjax.families.autodecompose.loss import make_eval_step
@@ -51,12 +51,41 @@ def augmentation_panels(mel: np.ndarray, cfg: augment.AugmentConfig, seed: int =
 
 
 def reconstruction_mse(config, state, mels: np.ndarray, batch_size: int, seed: int = 0) -> float:
-  """Mean MSE of G(E_s(A_s), E_c(A_c)) against the base, eval mode, fixed augmentation keys."""
-  step = jax.jit(make_eval_step(config))
+  """Mean MSE of G(E_s(A_s), E_c(A_c)) against the base, eval mode, fixed augmentation keys (seed + batch
+  index). Full batches of min(batch_size, N) crops only (one compilation, and the same crops and keys on any
+  mesh), sharded over the state's mesh when the batch divides it (else replicated)."""
+  def build():
+    step = make_eval_step(config)
+    return lambda s, batch, key_seed: step(s, batch, jax.random.key(key_seed))["loss"]
+
+  run = batching.mesh_jit(("autodecompose.recon_mse", batching.config_key(config)), build)
+  mesh = batching.state_mesh(state.params)
+  state = batching.replicate(state, mesh)
   b = min(batch_size, len(mels))
-  losses = [float(step(state, {"mel": mels[i:i + b]}, jax.random.key(seed + i))["loss"])
-            for i in range(0, len(mels) - b + 1, b)]  # full batches only: one compilation
+  place = batching.to_mesh if b % mesh.devices.size == 0 else batching.replicate
+  losses = [float(batching.call_on_mesh(run, mesh, state, place({"mel": np.asarray(mels[i:i + b])}, mesh),
+                                        batching.replicate(np.int32(seed + i), mesh)))
+            for i in range(0, len(mels) - b + 1, b)]
   return float(np.mean(losses))
+
+
+def encode(config, state, mels: np.ndarray, encoder: str = "voice", batch_size: int = 256) -> np.ndarray:
+  """[N, 64, F] crops -> [N, 64, emb] per-frame embeddings from E_s ('voice') or E_c ('content'), running
+  BatchNorm statistics (eval mode): one jitted function per config and encoder (the variables are arguments),
+  batches sharded over the state's mesh."""
+  if encoder not in model.ENCODERS:
+    raise ValueError(f"encoder={encoder!r} is not one of {', '.join(model.ENCODERS)}")
+  if len(mels) == 0:
+    raise ValueError("no crops to embed")
+  method = getattr(model.Autodecompose, model.ENCODERS[encoder])
+
+  def build():
+    net = model.make_model(config)
+    return lambda variables, x: net.apply(variables, x, method=method)
+
+  run = batching.mesh_jit(("autodecompose.encode", encoder, batching.config_key(config.model)), build)
+  return batching.map_on_mesh(run, model.variables(state), np.asarray(mels, np.float32), batch_size,
+                              mesh=batching.state_mesh(state.params))
 
 
 def speaker_probe(config, state, crops: data.Crops, *, seconds=None, seeds: int | None = None,
@@ -73,8 +102,8 @@ def speaker_probe(config, state, crops: data.Crops, *, seconds=None, seeds: int 
   test_fraction = p.test_fraction if test_fraction is None else test_fraction
   tsne_points = p.tsne_points if tsne_points is None else tsne_points
   batch_size = config.eval.batch_size if batch_size is None else batch_size
-  voice = model.pool(model.encode(config, state, crops.mel, "voice", batch_size), pool)
-  content = model.pool(model.encode(config, state, crops.mel, "content", batch_size), pool)
+  voice = model.pool(encode(config, state, crops.mel, "voice", batch_size), pool)
+  content = model.pool(encode(config, state, crops.mel, "content", batch_size), pool)
   feats = dict(zip(PROBE_FEATURES, (voice, content, model.pool(crops.mel, pool))))
   f = data.feature_spec(config)
   rows = few_shot.few_shot_f1(feats, crops.speaker, crops.group, seconds=seconds, seeds=seeds,
@@ -127,7 +156,7 @@ def embed_files(config, state, audio_paths, encoder: str = "voice", pool: str = 
   feats = data.feature_spec(config)
   crops = [data.file_crops(p, feats, config.seed) for p in audio_paths]
   counts = [len(c) for c in crops]
-  emb = model.encode(config, state, np.concatenate(crops), encoder, batch_size)
+  emb = encode(config, state, np.concatenate(crops), encoder, batch_size)
   if pool == "mean":
     emb = emb.mean(axis=1)
   elif pool == "file":

@@ -17,7 +17,7 @@ import functools
 import jax
 import numpy as np
 
-from decompjax.data import paths, separation_corpora, synmix
+from decompjax.data import host_share, paths, separation_corpora, synmix, tfds_local
 from decompjax.errors import ConfigError, DataError
 
 SOURCES = ("voice", "music")  # model output order: source 0 = voice, 1 = music
@@ -77,12 +77,19 @@ def prepare_data(config) -> None:
         raise DataError(f"{config.data.name}: no tracks for split {split!r} in {config.data.dir}")
     return
   from decompjax.data import synmix_tfds
-  cfg = synmix_config(config)
-  if jax.process_index() == 0:
-    synmix_tfds.build(cfg, _cache_dir(config))
-  if jax.process_count() > 1:
-    from jax.experimental import multihost_utils
-    multihost_utils.sync_global_devices(f"synmix_data_{cfg.name}")
+  cfg, data_dir = synmix_config(config), _cache_dir(config)
+  paths.warn_if_host_local(config.data.cache_dir, "data.cache_dir")
+  paths.prepare_shared(f"SynMix {cfg.name}", data_dir, "data.cache_dir",
+                       build=lambda: tfds_local.verified_shards(synmix_tfds.build(cfg, data_dir)),
+                       ready=lambda: synmix_tfds.is_prepared(cfg, data_dir), barrier=f"synmix_data_{cfg.name}")
+
+
+def _check_visible(config, generate: bool, process_index: int = 0, process_count: int = 1) -> None:
+  """A reader that may not generate SynMix must find it prepared: else the error naming where it looked."""
+  from decompjax.data import synmix_tfds
+  cfg, data_dir = synmix_config(config), _cache_dir(config)
+  if not generate and not synmix_tfds.is_prepared(cfg, data_dir):
+    raise paths.not_visible(f"SynMix {cfg.name}", data_dir, "data.cache_dir", process_index, process_count)
 
 
 @functools.lru_cache(maxsize=4)
@@ -104,8 +111,9 @@ def _corpus_crops(corpus: str, root: str, split: str, sample_rate: int, n: int) 
 
 
 def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
-  """Unbatched tf.data source of {'mixture', 'voice', 'music': float32 [T]}, this host's 1/process_count share
-  (deterministic order; the trainer shuffles). With several processes SynMix must be prepared already."""
+  """Unbatched tf.data source of {'mixture', 'voice', 'music': float32 [T]}, this host's share: a contiguous block,
+  the same size on every process (deterministic order; the trainer shuffles). With several processes SynMix must
+  be prepared already (prepare_data, process 0)."""
   from decompjax.input_pipeline import tf_on_cpu_only
   tf = tf_on_cpu_only()
   n, name = num_samples(config), _name(config)
@@ -114,7 +122,8 @@ def make_dataset(config, split: str, *, process_index: int = 0, process_count: i
     if len(crops["voice"]) < process_count:
       raise DataError(f"{name} split {split!r} has {len(crops['voice'])} crops, fewer than the {process_count} "
                       "processes reading it")
-    return tf.data.Dataset.from_tensor_slices({k: v[process_index::process_count] for k, v in crops.items()})
+    lo, hi = host_share.block(len(crops["voice"]), process_index, process_count)
+    return tf.data.Dataset.from_tensor_slices({k: v[lo:hi] for k, v in crops.items()})
   from decompjax.data import synmix_tfds
   seed = int(config.data.synmix.seed)
 
@@ -129,8 +138,10 @@ def make_dataset(config, split: str, *, process_index: int = 0, process_count: i
     pad = [[0, tf.maximum(n - length, 0)]]
     return {k: tf.ensure_shape(tf.pad(ex[k][offset:offset + n], pad), [n]) for k in _KEYS}
 
+  generate = paths.may_generate(process_count)
+  _check_visible(config, generate, process_index, process_count)
   return synmix_tfds.load(synmix_config(config), _cache_dir(config), split, process_index=process_index,
-                          process_count=process_count, generate=process_count == 1, map_fn=crop)
+                          process_count=process_count, generate=generate, map_fn=crop, drop_remainder=True)
 
 
 def test_tracks(config, limit: int | None = None) -> list[separation_corpora.Track]:
@@ -140,7 +151,9 @@ def test_tracks(config, limit: int | None = None) -> list[separation_corpora.Tra
   if name != "synmix":
     return separation_corpora.load_tracks(name, config.data.dir, "test", sample_rate=sr, limit=limit)
   from decompjax.data import synmix_tfds
-  ds = synmix_tfds.load(synmix_config(config), _cache_dir(config), "test", generate=jax.process_count() == 1)
+  generate = paths.only_process()
+  _check_visible(config, generate)
+  ds = synmix_tfds.load(synmix_config(config), _cache_dir(config), "test", generate=generate)
   examples = sorted(ds.as_numpy_iterator(), key=lambda ex: int(ex["index"]))[:limit]
   return [separation_corpora.Track(f"synmix_test_{int(ex['index']):04d}", ex["mixture"], ex["voice"],
                                    ex["music"], sr) for ex in examples]

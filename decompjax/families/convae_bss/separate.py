@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from decompjax import fileio
 from decompjax.audio import resample as audio_resample
 from decompjax.audio import wav
 from decompjax.errors import DataError, MissingInputError, write_error
@@ -108,12 +109,19 @@ def overlap_add_separate(mixture: np.ndarray, window_fn: WindowFn, window: int, 
 
 
 def model_window_fn(config, state) -> WindowFn:
-  """The trained model as a WindowFn: jitted `model.separate_waveforms` on the state's parameters."""
-  import jax
+  """The trained model as a WindowFn: `model.separate_waveforms` jitted once per config with the parameters as
+  arguments, the windows sharded over the mesh the state lives on (padded up to a multiple of its devices)."""
+  from decompjax.evaluation import batching
   from decompjax.families.convae_bss import model
-  params, model_state = state.params, state.model_state
-  run = jax.jit(lambda p, s, x: model.separate_waveforms(config, p, s, x))
-  return lambda windows: np.asarray(jax.device_get(run(params, model_state, windows)))
+
+  def build():
+    return lambda variables, x: model.separate_waveforms(config, variables[0], variables[1], x)
+
+  run = batching.mesh_jit(("convae_bss.separate", batching.config_key(config)), build)
+  mesh = batching.state_mesh(state.params)
+  variables = batching.replicate((state.params, state.model_state), mesh)
+  return lambda windows: batching.map_on_mesh(run, variables, np.asarray(windows, np.float32), len(windows),
+                                              mesh=mesh)
 
 
 def window_length(config) -> int:
@@ -165,7 +173,9 @@ def output_stems(paths) -> list[str]:
 def separate_files(paths, out_dir: str, window_fn: WindowFn, window: int, *, batch_size: int = 8,
                    progress: bool | None = None) -> list[dict[str, str]]:
   """Separates each file into <out_dir>/<stem>/voice.wav and music.wav; every input is checked before any is
-  separated. -> [{'input', 'voice', 'music', 'sample_rate', 'channels', 'seconds'}] in input order."""
+  separated. On several processes every one separates (the model runs sharded over all of them) and process 0
+  writes. -> [{'input', 'voice', 'music', 'sample_rate', 'channels', 'seconds'}] in input order."""
+  from decompjax import distributed
   paths = list(paths)
   for path in paths:
     check_input(path)
@@ -178,6 +188,7 @@ def separate_files(paths, out_dir: str, window_fn: WindowFn, window: int, *, bat
     entry = {"input": path, "sample_rate": rate, "channels": int(audio.shape[1]),
              "seconds": audio.shape[0] / rate}
     for name, wave in est.items():
-      entry[name] = write_output(os.path.join(out_dir, stem, f"{name}.wav"), wave, rate, subtype)
+      target = fileio.join(out_dir, stem, f"{name}.wav")
+      entry[name] = write_output(target, wave, rate, subtype) if distributed.is_writer() else target
     results.append(entry)
   return results

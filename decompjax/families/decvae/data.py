@@ -31,7 +31,7 @@ import numpy as np
 from decompjax import decomposition as dec
 from decompjax.audio import mel_patch
 from decompjax.data import frame_labels as fl
-from decompjax.data import paths
+from decompjax.data import host_share, paths
 from decompjax.errors import ConfigError, DataError, MissingInputError
 
 SHARD_UTTERANCES = 128        # utterances per .npz shard (bounds a reader's memory)
@@ -304,19 +304,26 @@ def _build(config, final: str) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _is_built(folder: str) -> bool:
+  return os.path.isfile(os.path.join(folder, "diagnostics.json"))
+
+
 def prepare_data(config) -> str:
-  """Builds the cache for `config` if it is not there (idempotent); returns its folder. On several hosts process 0
-  builds it and the others wait."""
+  """Builds the cache for `config` if it is not there (idempotent); returns its folder. On several processes
+  process 0 builds it into config.data.cache_dir while the others wait, then each checks that it sees it."""
   _check(config)
   final = cache_dir(config)
-  if jax.process_index() == 0 and not os.path.isfile(os.path.join(final, "diagnostics.json")):
-    if os.path.isdir(final):  # caches appear whole (rename), so this one was damaged afterwards
-      raise DataError(f"the DecVAE data cache {final} has no diagnostics.json (damaged): delete the folder and "
-                      "prepare again")
-    _build(config, final)
-  if jax.process_count() > 1:
-    from jax.experimental import multihost_utils
-    multihost_utils.sync_global_devices(f"decvae_data_{fingerprint(config)}")
+
+  def build():
+    if not _is_built(final):
+      if os.path.isdir(final):  # caches appear whole (rename), so this one was damaged afterwards
+        raise DataError(f"the DecVAE data cache {final} has no diagnostics.json (damaged): delete the folder and "
+                        "prepare again")
+      _build(config, final)
+
+  paths.warn_if_host_local(config.data.cache_dir, "data.cache_dir")
+  paths.prepare_shared("the DecVAE data cache", final, "data.cache_dir", build=build,
+                       ready=lambda: _is_built(final), barrier=f"decvae_data_{fingerprint(config)}")
   return final
 
 
@@ -324,9 +331,9 @@ def _shards(config, split: str, generate: bool) -> list[str]:
   if split not in splits(config):
     raise DataError(f"data.name={config.data.name!r} has no split {split!r}; splits: {', '.join(splits(config))}")
   folder = cache_dir(config)
-  if not os.path.isfile(os.path.join(folder, "diagnostics.json")):
+  if not _is_built(folder):
     if not generate:
-      raise MissingInputError(f"the DecVAE data cache {folder} is missing: run `decompjax data prepare` first")
+      raise paths.not_visible("the DecVAE data cache", folder, "data.cache_dir")
     prepare_data(config)
   files = sorted(glob.glob(os.path.join(folder, f"{split}-*.npz")))
   if not files:
@@ -335,11 +342,16 @@ def _shards(config, split: str, generate: bool) -> list[str]:
   return files
 
 
+def _num_utterances(config, split: str) -> int:
+  with open(os.path.join(cache_dir(config), "diagnostics.json"), encoding="utf-8") as f:
+    return int(json.load(f)["splits"][split]["utterances"])
+
+
 def load_split_arrays(config, split: str, limit: int | None = None) -> dict[str, np.ndarray]:
   """All (or the first `limit`) examples of a split as numpy arrays [N, ...] (prepares the cache if missing)."""
   out: dict[str, list] = {}
   n = 0
-  for path in _shards(config, split, generate=True):
+  for path in _shards(config, split, generate=paths.only_process()):
     with np.load(path) as z:
       take = len(z["frames"]) if limit is None else min(len(z["frames"]), limit - n)
       for k in z.files:
@@ -351,22 +363,31 @@ def load_split_arrays(config, split: str, limit: int | None = None) -> dict[str,
 
 
 def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
-  """Unbatched tf.data source of fixed-shape examples (see input_spec), read shard by shard; process p gets the
-  utterances with index % process_count == p. With several processes prepare_data must have run."""
+  """Unbatched tf.data source of fixed-shape examples (see input_spec), read shard by shard; process p gets a
+  contiguous block of the utterances, the same number on every process (host_share), and opens only the shards
+  it touches. With several processes prepare_data must have run (process 0 builds the cache)."""
   from decompjax.input_pipeline import tf_on_cpu_only
   tf = tf_on_cpu_only()
-  files = _shards(config, split, generate=process_count == 1)
+  files = _shards(config, split, generate=paths.may_generate(process_count))
   spec = _example_shapes(config)
+  total = _num_utterances(config, split)
+  if total < process_count:
+    raise DataError(f"the DecVAE {split} split has {total} utterances, fewer than the {process_count} processes "
+                    "reading it")
+  lo, hi = host_share.block(total, process_index, process_count)
 
   def gen():
-    i = 0
-    for path in files:
+    for shard, path in enumerate(files):
+      start = shard * SHARD_UTTERANCES  # every shard but the last holds exactly SHARD_UTTERANCES
+      if start >= hi:
+        return
+      if start + SHARD_UTTERANCES <= lo:
+        continue  # another process's shard: not even opened
       with np.load(path) as z:
-        arrays = {k: z[k] for k in spec}
-      for j in range(len(arrays["frames"])):
-        if i % process_count == process_index:
-          yield {k: v[j] for k, v in arrays.items()}
-        i += 1
+        a, b = max(lo - start, 0), min(hi - start, len(z["frames"]))
+        arrays = {k: z[k][a:b] for k in spec}
+      for j in range(max(b - a, 0)):
+        yield {k: v[j] for k, v in arrays.items()}
   sig = {k: tf.TensorSpec(shape, tf.as_dtype(dt)) for k, (shape, dt) in spec.items()}
   return tf.data.Dataset.from_generator(gen, output_signature=sig)
 

@@ -81,23 +81,22 @@ def frame_keep(arrays: Mapping[str, np.ndarray], factors_z, *, drop_overlap: boo
   return keep
 
 
+ENCODE_KEYS = ("frames", "frame_valid", "component_mask", "seq", "seq_component_mask")  # what encode reads
+
+
+def _encode_inputs(arrays: Mapping[str, np.ndarray]) -> dict:
+  inputs = {k: np.asarray(arrays[k]) for k in ENCODE_KEYS if k in arrays}
+  if len(inputs["frames"]) == 0:
+    raise DataError("the evaluation split holds no utterances")
+  return inputs
+
+
 def encode_arrays(encode: Callable, arrays: Mapping[str, np.ndarray], batch_size: int) -> dict:
   """encode(batch) -> {'z': {name: [B, F, d]}, 's': {name: [B, d]}} over all utterances in batches of exactly
-  batch_size (the last padded by repeating its first row, then cut), as numpy."""
-  import jax
-  keys = [k for k in ("frames", "frame_valid", "component_mask", "seq", "seq_component_mask") if k in arrays]
-  n = len(arrays["frames"])
-  if n == 0:
-    raise DataError("the evaluation split holds no utterances")
-  b = max(1, batch_size)  # always full batches: one compilation serves the split and the traversal set
-  parts = []
-  for start in range(0, n, b):
-    idx = np.arange(start, min(start + b, n))
-    real = len(idx)
-    idx = np.concatenate([idx, np.full(b - real, idx[0])])
-    out = encode({k: np.asarray(arrays[k])[idx] for k in keys})
-    parts.append(jax.tree.map(lambda v: np.asarray(v)[:real], jax.device_get(out)))
-  return jax.tree.map(lambda *vs: np.concatenate(vs), *parts)
+  batch_size (the last padded by repeating its first row, then cut), as numpy: for a host encoder (the trained
+  model goes through `model_encoder`)."""
+  from decompjax.evaluation import batching
+  return batching.map_batches(encode, _encode_inputs(arrays), max(1, batch_size))
 
 
 def collect(encoded: Mapping, arrays: Mapping[str, np.ndarray], factors_z, factors_s, *, drop_overlap: bool = True):
@@ -194,16 +193,27 @@ def _analysis_report(config, z, s, factors_z, factors_s, title) -> Report:
 
 
 def model_encoder(config, state, encode_fn: Callable | None = None) -> Callable:
-  """The jitted encode(batch) of a state: encode_fn(config, params, model_state, batch), DecVAE's model.encode
-  by default (the FC-VAE passes its own)."""
-  import functools
-
-  import jax
+  """encode_all(arrays, batch_size) -> {'z': {name: [N, F, d]}, 's': {name: [N, d]}} of a state as numpy:
+  encode_fn(config, params, model_state, batch) (DecVAE's model.encode by default; the FC-VAE passes its own),
+  jitted once per config with the parameters as arguments, batches sharded over the state's mesh (the last
+  padded with copies of a real utterance, then cut)."""
+  from decompjax.evaluation import batching
   if encode_fn is None:
     from decompjax.families.decvae import model
     encode_fn = model.encode
-  fn = jax.jit(functools.partial(encode_fn, config))
-  return lambda batch: fn(state.params, state.model_state, batch)
+
+  def build():
+    return lambda variables, batch: encode_fn(config, variables[0], variables[1], batch)
+
+  key = ("decvae.encode", batching.fn_key(encode_fn), batching.config_key(config))
+  run = batching.mesh_jit(key, build)
+  mesh = batching.state_mesh(state.params)
+  variables = batching.replicate((state.params, state.model_state), mesh)
+
+  def encode_all(arrays: Mapping[str, np.ndarray], batch_size: int) -> dict:
+    return batching.map_on_mesh(run, variables, _encode_inputs(arrays), max(1, batch_size), mesh=mesh,
+                                exact=True)  # the split and the traversal set: one compilation
+  return encode_all
 
 
 def evaluate(config, state, workdir: str, *, encode_fn: Callable | None = None) -> Report:
@@ -213,8 +223,9 @@ def evaluate(config, state, workdir: str, *, encode_fn: Callable | None = None) 
   from decompjax.families.decvae import data
   limit = int(config.eval.max_utterances) or None
   arrays = data.load_split_arrays(config, config.eval.split, limit=limit)
-  encode = model_encoder(config, state, encode_fn)
-  encoded = encode_arrays(encode, arrays, int(config.eval.batch_size))
+  encode_all = model_encoder(config, state, encode_fn)
+  bs = int(config.eval.batch_size)
+  encoded = encode_all(arrays, bs)
   z, s, fz, fs = collect(encoded, arrays, tuple(config.eval.factors_z), tuple(config.eval.factors_s),
                          drop_overlap=bool(config.data.get("drop_overlap_frames", True)))
   report = analysis_report(config, z, s, fz, fs, title=f"{config.model.family} latent analysis "
@@ -223,6 +234,5 @@ def evaluate(config, state, workdir: str, *, encode_fn: Callable | None = None) 
   report.metrics["eval_frames_kept"] = int(len(next(iter(z.values())))) if z else 0
   if config.data.name == "simvowels" and config.eval.traversal:
     from decompjax.families.decvae import latent_response
-    bs = int(config.eval.batch_size)
-    report.merge(latent_response.traversal_report(config, lambda a: encode_arrays(encode, a, bs)))
+    report.merge(latent_response.traversal_report(config, lambda a: encode_all(a, bs)))
   return report

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from decompjax.audio import griffin_lim
@@ -30,17 +28,11 @@ def sweep_indices(grid: syntone.SynToneGrid, waveform: int, amp_idx: int, num_fr
 
 
 def reconstruct(config, vae_params, waveforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """-> (model input, reconstruction from the encoder mean), both [N, n_mels, frames]."""
-  model = model_lib.make_model(config)
-
-  @jax.jit
-  def run(wave):
-    x = model_lib.model_input(config, wave)
-    mu, _ = model.apply({"params": vae_params}, x, method=model.encode)
-    return x[..., 0], model.apply({"params": vae_params}, mu, method=model.decode)[..., 0]
-
-  x, x_hat = jax.device_get(run(jnp.asarray(waveforms)))
-  return np.asarray(x), np.asarray(x_hat)
+  """-> (model input, reconstruction from the encoder mean), both [N, n_mels, frames]: the evaluation's jitted
+  encoder (parameters as arguments, sharded over the mesh the parameters live on)."""
+  from decompjax.families.syntone_vae import evaluate
+  x, _, _, x_hat = evaluate.encode_dataset(config, vae_params, np.asarray(waveforms), len(waveforms))
+  return x[..., 0], x_hat[..., 0]
 
 
 def _spectrum(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from decompjax.data import paths, syntone, syntone_tfds
+from decompjax.data import paths, syntone, syntone_tfds, tfds_local
 from decompjax.errors import ConfigError
 
 
@@ -27,28 +27,29 @@ def input_spec(config) -> dict[str, jax.ShapeDtypeStruct]:
           "index": jax.ShapeDtypeStruct((1,), np.int64)}
 
 
-def _prepare(config, process_index: int, process_count: int) -> None:
+def prepare_data(config) -> None:
+  """Generates the grid's TFRecords into config.data.dir unless already there (idempotent). On several processes
+  process 0 writes while the others wait, then each checks that it sees the finished grid (a host-local default
+  folder fails there, naming itself and config.data.dir)."""
   grid = grid_from_config(config)
   data_dir = paths.resolve_data_dir(config.data.dir)
-  # Generated locally and deterministically. On several hosts process 0 writes while the others wait, so no two
-  # writers race on a shared directory.
-  if process_index == 0:
-    syntone_tfds.build(grid, data_dir)
-  if process_count > 1:
-    from jax.experimental import multihost_utils
-    multihost_utils.sync_global_devices(f"syntone_data_{grid.fingerprint()}")
-
-
-def prepare_data(config) -> None:
-  """Generates the grid's TFRecords into config.data.dir unless already there (idempotent)."""
-  _prepare(config, jax.process_index(), jax.process_count())
+  paths.warn_if_host_local(config.data.dir, "data.dir")
+  paths.prepare_shared(f"SynTone grid {grid.fingerprint()}", data_dir, "data.dir",
+                       build=lambda: tfds_local.verified_shards(syntone_tfds.build(grid, data_dir)),
+                       ready=lambda: syntone_tfds.is_prepared(grid, data_dir),
+                       barrier=f"syntone_data_{grid.fingerprint()}")
 
 
 def make_dataset(config, split: str, *, process_index: int = 0, process_count: int = 1):
-  """This host's slice of `split` (unbatched, deterministic order). Prepares the data first if needed."""
-  _prepare(config, process_index, process_count)
-  return syntone_tfds.load(grid_from_config(config), paths.resolve_data_dir(config.data.dir), split,
-                           process_index=process_index, process_count=process_count, generate=False)
+  """This host's slice of `split` (unbatched, deterministic order; every host the same number of examples). The
+  only process generates a missing grid; one of several never does (prepare_data has run on process 0)."""
+  grid = grid_from_config(config)
+  data_dir = paths.resolve_data_dir(config.data.dir)
+  generate = paths.may_generate(process_count)
+  if not generate and not syntone_tfds.is_prepared(grid, data_dir):
+    raise paths.not_visible(f"SynTone grid {grid.fingerprint()}", data_dir, "data.dir", process_index, process_count)
+  return syntone_tfds.load(grid, data_dir, split, process_index=process_index, process_count=process_count,
+                           generate=generate, drop_remainder=True)
 
 
 def dataset_size(config) -> int:

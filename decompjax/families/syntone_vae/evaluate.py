@@ -7,15 +7,13 @@ Griffin-Lim WAVs); nothing here writes files.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from decompjax import input_pipeline
 from decompjax.audio import griffin_lim
 from decompjax.data.syntone import FACTOR_NAMES
 from decompjax.errors import ConfigError
-from decompjax.evaluation import figures, probes
-from decompjax.evaluation.batching import map_batches
+from decompjax.evaluation import batching, figures, probes
 from decompjax.evaluation.report import EVAL_DIR, Report
 from decompjax.families.syntone_vae import data, model as model_lib
 from decompjax.metric_writer import read_metrics
@@ -40,17 +38,29 @@ def _load_eval_examples(config) -> dict:
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def encode_dataset(config, params, waveforms: np.ndarray, batch_size: int):
-  """-> (inputs, mu, logvar, recon_from_mu) as numpy, batched through one jitted function."""
-  model = model_lib.make_model(config)
+def encode_dataset(config, params, waveforms: np.ndarray, batch_size: int, mesh=None):
+  """-> (inputs, mu, logvar, recon_from_mu) as numpy: one jitted function (parameters as arguments, compiled
+  once per config), batches sharded over `mesh` (default: the mesh the parameters live on)."""
+  def build():
+    model = model_lib.make_model(config)
 
-  @jax.jit
-  def run(wave):
-    x = model_lib.model_input(config, wave)
-    mu, logvar = model.apply({"params": params}, x, method=model.encode)
-    return x, mu, logvar, model.apply({"params": params}, mu, method=model.decode)
+    def run(p, wave):
+      x = model_lib.model_input(config, wave)
+      mu, logvar = model.apply({"params": p}, x, method=model.encode)
+      return x, mu, logvar, model.apply({"params": p}, mu, method=model.decode)
+    return run
 
-  return list(map_batches(run, waveforms, batch_size))
+  run = batching.mesh_jit(("syntone_vae.encode", batching.config_key(config)), build)
+  mesh = mesh or batching.state_mesh(params)
+  return list(batching.map_on_mesh(run, params, waveforms, batch_size, mesh=mesh))
+
+
+def decoder(config):
+  """The jitted decode(params, z) of the config's model (parameters as an argument, compiled once)."""
+  def build():
+    model = model_lib.make_model(config)
+    return lambda p, z: model.apply({"params": p}, z, method=model.decode)
+  return batching.mesh_jit(("syntone_vae.decode", batching.config_key(config)), build)
 
 
 def corrected_metrics(config, codes, factors) -> tuple[dict, dict]:
@@ -125,9 +135,13 @@ def figure_axes(config) -> figures.SpecAxes:
 def add_figures_and_audio(report: Report, config, params, x, x_hat, mu, examples, workdir: str) -> None:
   """Reconstructions, a latent traversal, decoded prior samples, the loss curves (from the workdir's
   metrics.jsonl) and Griffin-Lim audio of a few inputs and their reconstructions."""
-  model = model_lib.make_model(config)
   spec_axes = figure_axes(config)
-  decode = jax.jit(lambda z: model.apply({"params": params}, z, method=model.decode))
+  mesh = batching.state_mesh(params)
+  params = batching.replicate(params, mesh)
+  decode_fn = decoder(config)
+
+  def decode(z):
+    return batching.call_on_mesh(decode_fn, mesh, params, batching.replicate(z, mesh))
   rng = np.random.default_rng(config.seed)
   show = rng.choice(len(x), size=min(8, len(x)), replace=False)
   fv = examples["factor_values"]
@@ -142,10 +156,10 @@ def add_figures_and_audio(report: Report, config, params, x, x_hat, mu, examples
   zs = np.repeat(base[None, None], d, 0).repeat(len(values), 1)
   for i in range(d):
     zs[i, :, i] = values
-  imgs = np.asarray(decode(jnp.asarray(zs.reshape(-1, d)))).reshape(d, len(values), *x.shape[1:3])
+  imgs = np.asarray(decode(zs.reshape(-1, d))).reshape(d, len(values), *x.shape[1:3])
   report.figures["traversal"] = figures.traversal_figure(imgs, values, spec_axes=spec_axes)
 
-  z_prior = jax.random.normal(jax.random.key(config.seed), (16, d))
+  z_prior = np.asarray(jax.random.normal(jax.random.key(config.seed), (16, d)))  # host copy: same on every process
   report.figures["prior_samples"] = figures.image_grid_figure(
       np.asarray(decode(z_prior))[..., 0], title="decoded prior samples z ~ N(0, I)", spec_axes=spec_axes)
   records = read_metrics(workdir)

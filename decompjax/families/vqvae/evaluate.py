@@ -13,17 +13,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from decompjax.evaluation import figures, probes
-from decompjax.evaluation.batching import map_batches
+from decompjax.evaluation import batching, figures, probes
 from decompjax.evaluation.report import Report
 from decompjax.families.vqvae import data as vq_data
 from decompjax.families.vqvae import model as vq_model
+from decompjax.family import TrainState
 
 
 def encode_all(apply_fn, config, state, x: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
-  """Runs `apply_fn(config, state, batch)` over x in fixed-size (padded) batches: one compilation."""
-  run = jax.jit(lambda s, b: _summaries(apply_fn(config, s, b), b))
-  return map_batches(lambda chunk: run(state, chunk), x, batch_size)
+  """Runs `apply_fn(config, state, batch)` over x in fixed-size (padded) batches sharded over the state's mesh,
+  the parameters and BatchNorm statistics passed as arguments: one compilation per config and input shape."""
+  def build():
+    def run(variables, b):
+      params, model_state = variables
+      light = TrainState(step=0, params=params, opt_state=None, model_state=model_state)
+      return _summaries(apply_fn(config, light, b), b)
+    return run
+
+  key = ("vqvae.encode", batching.fn_key(apply_fn), batching.config_key(config))
+  run = batching.mesh_jit(key, build)
+  return batching.map_on_mesh(run, (state.params, state.model_state), x, batch_size,
+                              mesh=batching.state_mesh(state.params))
 
 
 def _summaries(out, x):
