@@ -1,7 +1,8 @@
 """beta-VAE on SynTone (the original trainer.py's model 1: beta=4, Adam 1e-3, batch 64, 8 latents).
 
   decompjax train --config=configs/syntone_beta_vae.py --workdir=runs/bvae --config.model.beta=0.125
-  --config=configs/syntone_beta_vae.py:demo   reduced grid for a CPU demo
+  --config=configs/syntone_beta_vae.py:demo   reduced grid for CPU (the benchmark's demo preset)
+  --config=configs/syntone_beta_vae.py:showcase  what `make demo` trains: the demo grid, band-limited 440-2000 Hz
   --config=configs/syntone_beta_vae.py:smoke  tiny, for tests
 """
 from configs.syntone_common import syntone_config

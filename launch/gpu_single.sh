@@ -9,13 +9,7 @@
 set -euo pipefail
 DRY_RUN=0
 if [ "${1:-}" = "--dry-run" ]; then DRY_RUN=1; shift; fi
-quote() {  # one shell word, readable: bare when safe, else in single quotes
-  case "$1" in
-    *[!A-Za-z0-9_./:=@,+%-]*|'') local s="$1" q="'\\''"; printf "'%s'" "${s//"'"/$q}" ;;
-    *) printf '%s' "$1" ;;
-  esac
-}
-run() { if [ "$DRY_RUN" = 1 ]; then printf '+'; for a in "$@"; do printf ' '; quote "$a"; done; printf '\n'; else "$@"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/dry_run.sh"  # run, run_sh, quote
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-.venv}"

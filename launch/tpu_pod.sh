@@ -23,14 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 die() { echo "tpu_pod.sh: $*" >&2; exit 2; }
-quote() {  # one shell word, readable: bare when safe, else in single quotes
-  case "$1" in
-    *[!A-Za-z0-9_./:=@,+%-]*|'') local s="$1" q="'\\''"; printf "'%s'" "${s//"'"/$q}" ;;
-    *) printf '%s' "$1" ;;
-  esac
-}
-run() { if [ "$DRY_RUN" = 1 ]; then printf '+'; for a in "$@"; do printf ' '; quote "$a"; done; printf '\n'; else "$@"; fi; }
-run_sh() { if [ "$DRY_RUN" = 1 ]; then printf '+ %s\n' "$1"; else bash -o pipefail -c "$1"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/dry_run.sh"  # run, run_sh, quote
 [ -n "${TPU_NAME:-}" ] || die "set TPU_NAME (the TPU VM or queued resource node name)"
 [ -n "${ZONE:-}" ] || die "set ZONE (e.g. us-central2-b)"
 [ $# -gt 0 ] || die "give the decompjax command to run, e.g. -- train --config=configs/x.py --workdir=gs://b/run"

@@ -75,7 +75,8 @@ def test_every_shipped_preset_and_variant_is_valid():
              if os.path.basename(p) not in ("__init__.py", "common.py", "syntone_common.py")]
   assert len(presets) >= 7
   for path in presets:
-    for arg in args.get(os.path.basename(path), ["", "smoke", "demo"]):
+    name = os.path.basename(path)
+    for arg in args.get(name, ["", "smoke", "demo"] + (["showcase"] if name.startswith("syntone_") else [])):
       config_validation.validate(config_utils.build_config(path + (f":{arg}" if arg else ""), []))
 
 

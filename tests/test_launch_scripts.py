@@ -64,7 +64,7 @@ def test_tpu_pod_copies_tracked_files_into_a_fresh_directory_then_runs_everywher
   tarball = scp[5]
   with tarfile.open(tarball) as tar:
     assert sorted(tar.getnames()) == [".gitignore", "decompjax/mod.py", "launch/README.md", "launch/check_gpu.py",
-                                      "launch/check_gpu.sh", "launch/gpu_single.sh", "launch/run_tpu.sh",
+                                      "launch/check_gpu.sh", "launch/dry_run.sh", "launch/gpu_single.sh", "launch/run_tpu.sh",
                                       "launch/slurm_gpu.sbatch", "launch/tpu_pod.sh"]
   assert scp[:5] == ["gcloud", "compute", "tpus", "tpu-vm", "scp"] and scp[6].startswith("pod-a:/tmp/")
   assert "--worker=all" in scp and ["--zone", "us-central2-b"] == scp[7:9] and rm[:2] == ["rm", "-f"]

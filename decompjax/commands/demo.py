@@ -1,7 +1,8 @@
 """decompjax demo [--workdir=runs/demo] [--steps=N]: the quick start.
 
-Generates a reduced SynTone grid (4 x 50 x 10 = 2,000 clips), trains a beta-VAE on it (configs/
-syntone_beta_vae.py:demo), evaluates it and prints where everything went. Re-running resumes/reuses.
+Generates a reduced SynTone grid (4 waveforms x 50 band-limited frequencies in 440-2000 Hz x 10 amplitudes = 2,000
+clips), trains a beta-VAE on it (configs/syntone_beta_vae.py:showcase, a showcase preset, not the benchmark's
+protocol), evaluates it and prints where everything went, and which figure to open first. Re-running resumes/reuses.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def main(argv: list[str]) -> int:
   overrides = [("data.dir", args.data_dir or os.path.join(workdir, "data"))]
   if args.steps is not None:  # --steps=0 is refused by the config rules, not replaced by the default
     overrides.append(("train.steps", str(args.steps)))
-  config = config_utils.build_config(config_utils.preset_path("syntone_beta_vae.py") + ":demo", overrides)
+  config = config_utils.build_config(config_utils.preset_path("syntone_beta_vae.py") + ":showcase", overrides)
   cpu_devices.configure_for(config)  # once, here at the entry: JAX fixes the split when it starts
 
   from decompjax import registry, train
@@ -36,10 +37,15 @@ def main(argv: list[str]) -> int:
   print(f"[2/3] trained in {t1 - t0:.0f}s; evaluating")
   from decompjax.evaluation import report
   results = report.evaluate_and_write(registry.get_family(config.model.family), config, state, workdir)
-  keys = [k for k in ("recon_mse", "mig", "probe_waveform_accuracy", "probe_frequency_accuracy",
-                      "probe_amplitude_accuracy") if k in results]
+  keys = [k for k in ("recon_mse", "recon_mse_mean_image", "mig", "probe_waveform_accuracy",
+                      "probe_frequency_accuracy", "probe_amplitude_accuracy") if k in results]
   print(f"[3/3] evaluated in {time.time() - t1:.0f}s: " + json.dumps({k: round(results[k], 4) for k in keys}))
-  print(f"\nworkdir      {workdir}")
+  chance = {k: round(results[k], 3) for k in results if k.startswith("probe_") and k.endswith("_chance")}
+  print(f"      (recon_mse_mean_image: a decoder that ignores its input; probe chance levels: {json.dumps(chance)})")
+  eval_dir = os.path.join(workdir, "eval")
+  print(f"\nopen first   {os.path.join(eval_dir, 'reconstructions.png')} (input vs reconstruction), then "
+        f"{os.path.join(eval_dir, 'traversal.png')} (one latent varied per row)")
+  print(f"workdir      {workdir}")
   print(f"checkpoints  {os.path.join(workdir, 'checkpoints')}")
   print(f"metrics      {os.path.join(workdir, 'eval', 'metrics.json')}")
   print(f"figures      {', '.join(f for f in results['files'] if f.endswith('.png'))}")

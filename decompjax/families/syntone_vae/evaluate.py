@@ -103,6 +103,8 @@ def evaluate(config, state, workdir: str) -> Report:
   report = Report(metrics={
       "step": int(state.step), "num_examples": int(len(x)),
       "recon_mse": float(np.mean((x_hat - x) ** 2)),
+      # What a decoder that ignores its input scores: the MSE of the evaluated clips' mean image.
+      "recon_mse_mean_image": float(np.mean((x - x.mean(axis=0)) ** 2)),
       "recon_sse_per_example": float(np.mean(np.sum((x_hat - x) ** 2, axis=(1, 2, 3)))),
       "kl_per_example": float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))})
   if config.eval.protocol in ("corrected", "both"):
