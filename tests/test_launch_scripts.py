@@ -194,8 +194,10 @@ def test_gpu_single_stops_loudly_when_jax_sees_no_gpu(tmp_path):
 
 def test_make_install_cuda_installs_the_extra_then_checks_the_gpu(tmp_path):
   venv = str(tmp_path / "venv")
-  result = subprocess.run(["make", "-n", "install-cuda", f"VENV={venv}", "PYTHON=python3.11"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+  # Under `make test` this is a nested make: without its parent's variables it prints no "Entering directory".
+  env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+  result = subprocess.run(["make", "-n", "--no-print-directory", "install-cuda", f"VENV={venv}", "PYTHON=python3.11"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
   assert result.returncode == 0, result.stderr
   lines = result.stdout.strip().splitlines()
   cuda = lines.index(f'{venv}/bin/python -m pip install -q -e ".[cuda]"')
