@@ -52,8 +52,8 @@ def syntone_config(arg: str | None) -> tuple[ml_collections.ConfigDict, ml_colle
     c.train.log_every = 25
     c.eval.num_examples = 2000
   if a.showcase:
-    # A showcase, not the comparison protocol: band-limited tones (no aliased harmonics folding back into the
-    # fundamental) between 440 Hz and 2 kHz, so every clip is a few clean lines a small decoder can place, and
+    # A showcase, not the comparison protocol: band-limited tones (no harmonic above Nyquist aliased back below
+    # it) between 440 Hz and 2 kHz, so every clip is a few clean lines a small decoder can place, and
     # twice the demo's steps. README "Quick start" shows what it learns in ~3 min on 2 cores.
     c.data.grid.band_limited = True
     c.data.grid.freq_end = 2000.0

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
         f"{os.path.join(eval_dir, 'traversal.png')} (one latent varied per row)")
   print(f"workdir      {workdir}")
   print(f"checkpoints  {os.path.join(workdir, 'checkpoints')}")
-  print(f"metrics      {os.path.join(workdir, 'eval', 'metrics.json')}")
+  print(f"metrics      {os.path.join(eval_dir, 'metrics.json')}")
   print(f"figures      {', '.join(f for f in results['files'] if f.endswith('.png'))}")
   print(f"audio        {', '.join(f for f in results['files'] if f.endswith('.wav'))}")
   print(f"tensorboard  tensorboard --logdir {os.path.join(workdir, 'tensorboard')}")

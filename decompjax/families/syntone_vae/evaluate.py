@@ -26,7 +26,7 @@ def vae_params(state):
   return state.params["vae"] if "vae" in state.params else state.params
 
 
-def _load_eval_examples(config) -> dict:
+def load_eval_examples(config) -> dict:
   """Validation split first, then train, up to config.eval.num_examples (the original scores all clips)."""
   parts, need = [], config.eval.num_examples
   for split in ("validation", "train"):
@@ -36,6 +36,13 @@ def _load_eval_examples(config) -> dict:
     parts.append(got)
     need -= len(got["index"])
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> dict[str, float]:
+  """recon_mse, and beside it recon_mse_mean_image: what a decoder that ignores its input scores (the MSE of the
+  evaluated clips' mean image)."""
+  return {"recon_mse": float(np.mean((x_hat - x) ** 2)),
+          "recon_mse_mean_image": float(np.mean((x - x.mean(axis=0)) ** 2))}
 
 
 def encode_dataset(config, params, waveforms: np.ndarray, batch_size: int, mesh=None):
@@ -96,15 +103,13 @@ def evaluate(config, state, workdir: str) -> Report:
   if config.eval.protocol not in PROTOCOLS:  # before any work
     raise ConfigError(f"eval.protocol={config.eval.protocol!r} is not 'corrected', 'syntone_compat' or 'both'")
   params = vae_params(state)
-  examples = _load_eval_examples(config)
+  examples = load_eval_examples(config)
   x, mu, logvar, x_hat = encode_dataset(config, params, examples["waveform"], config.eval.batch_size)
   factors = examples["factors"].astype(np.int64)
 
   report = Report(metrics={
       "step": int(state.step), "num_examples": int(len(x)),
-      "recon_mse": float(np.mean((x_hat - x) ** 2)),
-      # What a decoder that ignores its input scores: the MSE of the evaluated clips' mean image.
-      "recon_mse_mean_image": float(np.mean((x - x.mean(axis=0)) ** 2)),
+      **reconstruction_errors(x, x_hat),
       "recon_sse_per_example": float(np.mean(np.sum((x_hat - x) ** 2, axis=(1, 2, 3)))),
       "kl_per_example": float(np.mean(-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)))})
   if config.eval.protocol in ("corrected", "both"):
