@@ -69,10 +69,12 @@ def _writer_succeeded(ok: bool, name: str) -> bool:
   return bool(multihost_utils.broadcast_one_to_all(np.asarray(ok, np.int32)))
 
 
-def prepare_shared(what: str, location: str, field: str, build: Callable[[], None],
+def prepare_shared(what: str, location: str, field: str, configured: str, build: Callable[[], None],
                    ready: Callable[[], bool], barrier: str) -> None:
   """Process 0 runs `build` (idempotent) while the others wait at the barrier `barrier`; then every process
-  checks `ready()` (the finished data is visible here) and raises `not_visible` if not. One process: build."""
+  checks `ready()` (the finished data is visible here) and raises `not_visible` if not. One process: build.
+  `configured` is config.<field> as given (empty: the host-local default, warned about on several processes)."""
+  warn_if_host_local(configured, field)
   if only_process():
     build()
     return

@@ -61,8 +61,7 @@ def prepare_data(config) -> None:
   from decompjax.data import simvowels_tfds
   sv_config = _simvowels_config(_simvowels_params(config))
   data_dir = paths.resolve_data_dir(config.data.cache_dir)
-  paths.warn_if_host_local(config.data.cache_dir, "data.cache_dir")
-  paths.prepare_shared(f"SimVowels {sv_config.name}", data_dir, "data.cache_dir",
+  paths.prepare_shared(f"SimVowels {sv_config.name}", data_dir, "data.cache_dir", config.data.cache_dir,
                        build=lambda: tfds_local.verified_shards(simvowels_tfds.builder(sv_config, data_dir)),
                        ready=lambda: simvowels_tfds.is_prepared(sv_config, data_dir),
                        barrier=f"simvowels_data_{sv_config.name}")

@@ -78,8 +78,7 @@ def prepare_data(config) -> None:
     return
   from decompjax.data import synmix_tfds
   cfg, data_dir = synmix_config(config), _cache_dir(config)
-  paths.warn_if_host_local(config.data.cache_dir, "data.cache_dir")
-  paths.prepare_shared(f"SynMix {cfg.name}", data_dir, "data.cache_dir",
+  paths.prepare_shared(f"SynMix {cfg.name}", data_dir, "data.cache_dir", config.data.cache_dir,
                        build=lambda: tfds_local.verified_shards(synmix_tfds.build(cfg, data_dir)),
                        ready=lambda: synmix_tfds.is_prepared(cfg, data_dir), barrier=f"synmix_data_{cfg.name}")
 

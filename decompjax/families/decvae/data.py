@@ -321,8 +321,7 @@ def prepare_data(config) -> str:
                         "prepare again")
       _build(config, final)
 
-  paths.warn_if_host_local(config.data.cache_dir, "data.cache_dir")
-  paths.prepare_shared("the DecVAE data cache", final, "data.cache_dir", build=build,
+  paths.prepare_shared("the DecVAE data cache", final, "data.cache_dir", config.data.cache_dir, build=build,
                        ready=lambda: _is_built(final), barrier=f"decvae_data_{fingerprint(config)}")
   return final
 

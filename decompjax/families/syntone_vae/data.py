@@ -33,8 +33,7 @@ def prepare_data(config) -> None:
   folder fails there, naming itself and config.data.dir)."""
   grid = grid_from_config(config)
   data_dir = paths.resolve_data_dir(config.data.dir)
-  paths.warn_if_host_local(config.data.dir, "data.dir")
-  paths.prepare_shared(f"SynTone grid {grid.fingerprint()}", data_dir, "data.dir",
+  paths.prepare_shared(f"SynTone grid {grid.fingerprint()}", data_dir, "data.dir", config.data.dir,
                        build=lambda: tfds_local.verified_shards(syntone_tfds.build(grid, data_dir)),
                        ready=lambda: syntone_tfds.is_prepared(grid, data_dir),
                        barrier=f"syntone_data_{grid.fingerprint()}")
