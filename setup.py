@@ -40,7 +40,9 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3.5", "ewtpy==0.2", "vmdpy==0.2", "EMD-signal>=1.6",
                  "mir_eval>=0.8", "fast-bss-eval>=0.1.4",
                  # tests/fake_gcs.py: a local GCS server that gs:// workdirs are tested against
-                 "google-cloud-storage>=2.14", "fsspec>=2023.1"],
+                 "google-cloud-storage>=2.14", "fsspec>=2023.1",
+                 # tests/test_notebooks.py executes notebooks/*.ipynb with a real kernel
+                 "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # gs:// workdirs and checkpoints (orbax asks google-cloud-storage for a bucket's layout); TPU pods
         "gcs": ["google-cloud-storage>=2.14"],
         "cuda": ["jax[cuda12]>=0.8"],

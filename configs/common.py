@@ -89,6 +89,9 @@ def base_config() -> ml_collections.ConfigDict:
   # Stop after this many validation passes without a new best keep_best_by (0 = off; needs keep_best_by); the
   # final checkpoint is still written.
   c.train.early_stop_patience = 0
+  # Compute dtype of the networks (decompjax/precision.py): 'float32', or 'bfloat16' for mixed precision.
+  # Parameters, optimiser state, FFT/mel front ends and loss reductions stay float32 either way.
+  c.train.dtype = "float32"
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "adam"

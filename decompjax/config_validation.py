@@ -81,6 +81,7 @@ CHOICES = {
     "model.objective": ("supervised", "mixture_consistent", "mixit", "compat"),  # families/convae_bss/loss.py
     "model.recon": ("l1", "l2"),                                # decompjax/families/convae_bss/loss.py RECONS
     "audio.window": ("rect", "hann"),                           # decompjax/audio/stft.py window_array
+    "train.dtype": ("float32", "bfloat16"),                     # decompjax/precision.py DTYPES
 }
 _BETA = interval(0, 1, high_open=True)  # Adam's b1/b2, SGD momentum
 
@@ -95,6 +96,7 @@ COMMON: dict[str, Check] = {
     "train.keep_ckpts": integer(1),
     "train.eval_every": integer(0),     # 0 = no validation pass
     "train.eval_batches": integer(1),
+    "train.dtype": one_of(CHOICES["train.dtype"]),
     "optim.name": one_of(CHOICES["optim.name"]),
     "optim.lr": number(0),             # 0 freezes the parameters (used to test a fine-tune start)
     "optim.b1": _BETA,

@@ -129,6 +129,8 @@ def test_choices_match_the_code_that_reads_them():
   from decompjax.families.convae_bss import loss as bss_loss
   assert choices["model.objective"] == bss_loss.OBJECTIVES
   assert choices["model.recon"] == bss_loss.RECONS
+  from decompjax import precision
+  assert choices["train.dtype"] == tuple(precision.DTYPES)
   from configs import common
   for name in choices["optim.name"] + ("lamb",):
     block = common.base_config().optim  # make_optimizer reads every field (no fallbacks)

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from decompjax import precision
 from decompjax.evaluation.batching import map_batches
 
 ARCHS = ("large", "lstm", "conv", "dense")
@@ -58,79 +60,88 @@ class ModelSpec:
     return cls(**{k: model[k] for k in model.keys() if k in names})
 
 
+def _bnr(x, train: bool, dtype):
+  # Keras' BatchNorm defaults; Flax computes the statistics in float32 whatever dtype
+  return nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3, dtype=dtype)(x))
+
+
 class ConvBNR(nn.Module):
   features: int
   kernel: int = 5
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = nn.Conv(self.features, (self.kernel,), padding="SAME")(x)
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x)
-    return nn.relu(x)
+    return _bnr(nn.Conv(self.features, (self.kernel,), padding="SAME", dtype=self.dtype)(x), train, self.dtype)
 
 
 class LSTMStack(nn.Module):
+  """The cells compute in dtype; Flax keeps their carry (c, h) in the float32 parameter dtype."""
   features: int
   layers: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
     for _ in range(self.layers):
-      x = nn.RNN(nn.OptimizedLSTMCell(self.features))(x)
+      x = nn.RNN(nn.OptimizedLSTMCell(self.features, dtype=self.dtype))(x)
     return x
 
 
 class Encoder(nn.Module):
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    s = self.spec
+    s, dt = self.spec, self.dtype
     if s.arch == "dense":
-      x = nn.Dense(s.enc_dense)(x)
-      x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x))
+      x = _bnr(nn.Dense(s.enc_dense, dtype=dt)(x), train, dt)
     if s.arch in ("large", "conv"):
       for _ in range(s.enc_conv_layers):
-        x = ConvBNR(s.enc_conv, s.kernel)(x, train)
+        x = ConvBNR(s.enc_conv, s.kernel, dtype=dt)(x, train)
     if s.arch in ("large", "lstm"):
-      x = LSTMStack(s.enc_lstm, s.enc_lstm_layers)(x)
-    return nn.Dense(s.emb_dim)(x)  # linear embedding, per frame
+      x = LSTMStack(s.enc_lstm, s.enc_lstm_layers, dtype=dt)(x)
+    return nn.Dense(s.emb_dim, dtype=dt)(x)  # linear embedding, per frame
 
 
 class Generator(nn.Module):
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, train: bool = False):
-    s = self.spec
+    s, dt = self.spec, self.dtype
     if s.arch == "dense":
-      z = nn.Dense(s.dec_dense)(z)  # linear, no activation (as the original)
+      z = nn.Dense(s.dec_dense, dtype=dt)(z)  # linear, no activation (as the original)
     if s.arch in ("large", "conv"):
       for _ in range(s.dec_conv_layers):
-        z = ConvBNR(s.dec_conv, s.kernel)(z, train)
+        z = ConvBNR(s.dec_conv, s.kernel, dtype=dt)(z, train)
     if s.arch in ("large", "lstm"):
-      z = LSTMStack(s.dec_lstm, s.dec_lstm_layers)(z)
-    return nn.Dense(s.n_mels)(z)
+      z = LSTMStack(s.dec_lstm, s.dec_lstm_layers, dtype=dt)(z)
+    return nn.Dense(s.n_mels, dtype=dt)(z)
 
 
 class Autodecompose(nn.Module):
-  """d_hat = G(concat(E_s(a_s), E_c(a_c)))."""
+  """d_hat = G(concat(E_s(a_s), E_c(a_c))). Layers compute in `dtype` (decompjax/precision.py); what leaves the
+  model (reconstruction, embeddings) is float32."""
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   def setup(self):
-    self.voice_encoder = Encoder(self.spec)     # E_s ("p_encoder")
-    self.content_encoder = Encoder(self.spec)   # E_c ("q_encoder")
-    self.generator = Generator(self.spec)
+    self.voice_encoder = Encoder(self.spec, self.dtype)     # E_s ("p_encoder")
+    self.content_encoder = Encoder(self.spec, self.dtype)   # E_c ("q_encoder")
+    self.generator = Generator(self.spec, self.dtype)
 
   def __call__(self, a_s, a_c, train: bool = False):
     z = jnp.concatenate([self.voice_encoder(a_s, train), self.content_encoder(a_c, train)], axis=-1)
-    return self.generator(z, train)
+    return precision.to_float32(self.generator(z, train))
 
   def embed_voice(self, mel):
-    return self.voice_encoder(mel, False)
+    return precision.to_float32(self.voice_encoder(mel, False))
 
   def embed_content(self, mel):
-    return self.content_encoder(mel, False)
+    return precision.to_float32(self.content_encoder(mel, False))
 
 
 # ------------------------------------------------------------------------------------------- running the model
@@ -138,7 +149,7 @@ ENCODERS = {"voice": "embed_voice", "content": "embed_content"}
 
 
 def make_model(config) -> Autodecompose:
-  return Autodecompose(ModelSpec.from_config(config.model))
+  return Autodecompose(ModelSpec.from_config(config.model), precision.compute_dtype(config))
 
 
 def init_variables(config, rng, example) -> tuple[dict, dict]:
@@ -155,8 +166,8 @@ def variables(state) -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def _jitted(spec: ModelSpec, method: str):
-  model = Autodecompose(spec)
+def _jitted(spec: ModelSpec, dtype, method: str):
+  model = Autodecompose(spec, dtype)
   return jax.jit(lambda v, x: model.apply(v, x, method=getattr(Autodecompose, method)))
 
 
@@ -167,7 +178,8 @@ def encode(config, state, mels: np.ndarray, encoder: str = "voice", batch_size: 
     raise ValueError(f"encoder={encoder!r} is not one of {', '.join(ENCODERS)}")
   if len(mels) == 0:
     raise ValueError("no crops to embed")
-  fn, vs = _jitted(ModelSpec.from_config(config.model), ENCODERS[encoder]), variables(state)
+  fn = _jitted(ModelSpec.from_config(config.model), precision.compute_dtype(config), ENCODERS[encoder])
+  vs = variables(state)
   return map_batches(lambda chunk: fn(vs, chunk), np.asarray(mels, np.float32), batch_size)
 
 

@@ -20,13 +20,13 @@ Source 0 is the voice, source 1 the music (the objective decides whether that or
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from decompjax import sharding
+from decompjax import precision, sharding
 from decompjax.audio import stft as stft_lib
 
 MAG_EPS = 1e-3     # floor inside the log of the input spectrogram
@@ -60,49 +60,54 @@ def sample_latent(mu, logvar, rng):
 class ConvEncoder(nn.Module):
   channels: Sequence[int]
   latent_channels: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
     for i, ch in enumerate(self.channels):  # stride 2: smaller maps, more channels
-      x = nn.relu(nn.Conv(ch, (3, 3), strides=(2, 2), padding="SAME", name=f"down_{i}")(x))
+      x = nn.relu(nn.Conv(ch, (3, 3), strides=(2, 2), padding="SAME", dtype=self.dtype, name=f"down_{i}")(x))
     # Four separate heads, as the report: (mu, logvar) per branch, spatial latent maps.
-    return tuple(nn.Conv(self.latent_channels, (3, 3), padding="SAME", name=name)(x)
+    return tuple(nn.Conv(self.latent_channels, (3, 3), padding="SAME", dtype=self.dtype, name=name)(x)
                  for name in ("mu_0", "logvar_0", "mu_1", "logvar_1"))
 
 
 class ConvDecoder(nn.Module):
   channels: Sequence[int]
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, out_hw: tuple[int, int], side=None):
-    x = z
+    x = z.astype(self.dtype)
     for i, ch in enumerate(reversed(self.channels)):
-      x = nn.relu(nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding="SAME", name=f"up_{i}")(x))
+      x = nn.relu(nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding="SAME", dtype=self.dtype, name=f"up_{i}")(x))
     x = jax.image.resize(x, (x.shape[0], *out_hw, x.shape[-1]), "linear")  # to the input size
     if side is not None:
-      x = jnp.concatenate([x, side], axis=-1)
-    x = nn.relu(nn.Conv(self.channels[0], (3, 3), padding="SAME", name="post_0")(x))
-    return nn.Conv(1, (3, 3), padding="SAME", name="post_1")(x)[..., 0]
+      x = jnp.concatenate([x, side.astype(self.dtype)], axis=-1)
+    x = nn.relu(nn.Conv(self.channels[0], (3, 3), padding="SAME", dtype=self.dtype, name="post_0")(x))
+    return nn.Conv(1, (3, 3), padding="SAME", dtype=self.dtype, name="post_1")(x)[..., 0]
 
 
 class ConVAE(nn.Module):
-  """[B, F, T] standardised log-magnitude -> (d [B, 2, F, T], (mu_0, logvar_0, mu_1, logvar_1))."""
+  """[B, F, T] standardised log-magnitude -> (d [B, 2, F, T], (mu_0, logvar_0, mu_1, logvar_1)), all float32;
+  the convolutions compute in `dtype` (decompjax/precision.py), the latent sampling in float32."""
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, rng=None):
-    img = x[..., None]
-    mu0, lv0, mu1, lv1 = ConvEncoder(self.spec.channels, self.spec.latent_channels, name="encoder")(img)
+    img = x[..., None].astype(self.dtype)
+    heads = ConvEncoder(self.spec.channels, self.spec.latent_channels, self.dtype, name="encoder")(img)
+    mu0, lv0, mu1, lv1 = precision.to_float32(heads)
     side = img if self.spec.skip else None
     outs = []
     for k, (mu, lv) in enumerate(((mu0, lv0), (mu1, lv1))):
       z = mu if rng is None else sample_latent(mu, lv, jax.random.fold_in(rng, k))
-      outs.append(ConvDecoder(self.spec.channels, name=f"decoder_{k}")(z, x.shape[1:3], side))
-    return jnp.stack(outs, axis=1), (mu0, lv0, mu1, lv1)
+      outs.append(ConvDecoder(self.spec.channels, self.dtype, name=f"decoder_{k}")(z, x.shape[1:3], side))
+    return precision.to_float32(jnp.stack(outs, axis=1)), (mu0, lv0, mu1, lv1)
 
 
 def make_model(config) -> ConVAE:
-  return ConVAE(ModelSpec.from_config(config))
+  return ConVAE(ModelSpec.from_config(config), precision.compute_dtype(config))
 
 
 # --- spectrogram helpers ---------------------------------------------------------------------------------------

@@ -10,37 +10,42 @@ the layout DecVAE's `encode` uses, so `evaluate.evaluate` analyses both.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from decompjax import steps
+from decompjax import precision, steps
 from decompjax.evaluation.report import Report
 from decompjax.family import Family
 from decompjax.optim import make_optimizer
 
 
 class FrameMLPVAE(nn.Module):
+  """Dense layers compute in `dtype` (decompjax/precision.py); encode / decode return float32."""
   hidden: tuple[int, ...]
   z_dim: int
   out_dim: int
+  dtype: Any = jnp.float32
 
   def setup(self):
-    self.enc = [nn.Dense(h, name=f"enc_{i}") for i, h in enumerate(self.hidden)]
-    self.mu = nn.Dense(self.z_dim, name="mu")
-    self.logvar = nn.Dense(self.z_dim, name="logvar")
-    self.dec = [nn.Dense(h, name=f"dec_{i}") for i, h in enumerate(reversed(self.hidden))]
-    self.out = nn.Dense(self.out_dim, name="out")
+    dense = lambda n, name: nn.Dense(n, dtype=self.dtype, name=name)
+    self.enc = [dense(h, f"enc_{i}") for i, h in enumerate(self.hidden)]
+    self.mu = dense(self.z_dim, "mu")
+    self.logvar = dense(self.z_dim, "logvar")
+    self.dec = [dense(h, f"dec_{i}") for i, h in enumerate(reversed(self.hidden))]
+    self.out = dense(self.out_dim, "out")
 
   def encode(self, x):
     for layer in self.enc:
       x = nn.gelu(layer(x))
-    return self.mu(x), self.logvar(x)
+    return precision.to_float32((self.mu(x), self.logvar(x)))
 
   def decode(self, z):
     for layer in self.dec:
       z = nn.gelu(layer(z))
-    return self.out(z)
+    return precision.to_float32(self.out(z))
 
   def __call__(self, x, eps):
     mu, logvar = self.encode(x)
@@ -48,7 +53,8 @@ class FrameMLPVAE(nn.Module):
 
 
 def make_model(config) -> FrameMLPVAE:
-  return FrameMLPVAE(hidden=tuple(config.model.hidden), z_dim=int(config.model.z_dim), out_dim=400)
+  return FrameMLPVAE(hidden=tuple(config.model.hidden), z_dim=int(config.model.z_dim), out_dim=400,
+                     dtype=precision.compute_dtype(config))
 
 
 def frame_input(batch) -> jax.Array:

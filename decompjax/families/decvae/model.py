@@ -14,6 +14,10 @@ selected frame of the batch, also at evaluation, so a frame's latent depends on 
 'batch_compat' reproduces the batch statistics (per level, over the frames its mask selects). No running
 averages are kept in either, so model_state is {}. There is no sampling: DecVAE has no reparameterisation, the
 heads' mu and logvar only feed the KL, and the latents are mu.
+
+Precision (decompjax/precision.py): every layer computes in the model's `dtype`, parameters stay float32, the
+batch statistics of 'batch_compat' are taken in float32, and everything the model returns (h, mu, logvar) is
+float32, so the JS and KL reductions of loss.py run in float32.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from decompjax import precision
 
 NORMS = ("layer", "batch_compat")
 BRANCHES = ("dual", "z", "s")
@@ -84,6 +90,7 @@ class StridedConv1d(nn.Module):
   features: int
   kernel_size: int
   stride: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
@@ -93,34 +100,38 @@ class StridedConv1d(nn.Module):
     bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
     t = (x.shape[-2] - k) // s + 1
     span = s * (t - 1) + 1
+    x = x.astype(self.dtype)
     patches = jnp.concatenate([x[..., i:i + span:s, :] for i in range(k)], axis=-1)   # [..., T, k*in], (i, c)
-    return patches @ kernel.reshape(k * cin, self.features) + bias
+    return patches @ kernel.reshape(k * cin, self.features).astype(self.dtype) + bias.astype(self.dtype)
 
 
 class BatchStatNorm(nn.Module):
   """The original's CustomLayerNorm: per-channel mean / variance over every position of every selected frame of
   the batch (no running average; also at evaluation). x [B, F, Lv, ..., C], mask [B, F, Lv]: statistics per
-  level Lv over B, F and the positions between."""
+  level Lv over B, F and the positions between. Statistics in float32, output in dtype."""
   eps: float = LN_EPS
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, mask):
     c = x.shape[-1]
+    x = x.astype(jnp.float32)
     w = mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)).astype(x.dtype)
     axes = (0, 1) + tuple(range(3, x.ndim - 1))
     count = jnp.maximum(jnp.sum(jnp.broadcast_to(w, x.shape[:-1] + (1,)), axis=axes, keepdims=True), 1.0)
     mean = jnp.sum(w * x, axis=axes, keepdims=True) / count
     var = jnp.sum(w * jnp.square(x - mean), axis=axes, keepdims=True) / count
     y = (x - mean) * jax.lax.rsqrt(var + self.eps)
-    return y * self.param("scale", nn.initializers.ones_init(), (c,)) + \
+    y = y * self.param("scale", nn.initializers.ones_init(), (c,)) + \
         self.param("bias", nn.initializers.zeros_init(), (c,))
+    return y.astype(self.dtype)
 
 
-def _norm(kind: str, name: str):
-  if kind == "layer":
-    return nn.LayerNorm(epsilon=LN_EPS, name=name)
+def _norm(kind: str, name: str, dtype):
+  if kind == "layer":   # Flax takes LayerNorm statistics in float32 whatever dtype
+    return nn.LayerNorm(epsilon=LN_EPS, dtype=dtype, name=name)
   if kind == "batch_compat":
-    return BatchStatNorm(name=name)
+    return BatchStatNorm(dtype=dtype, name=name)
   raise ValueError(f"norm={kind!r} is not one of {NORMS}")
 
 
@@ -130,13 +141,14 @@ class ConvStack(nn.Module):
   kernels: tuple[int, ...]
   strides: tuple[int, ...]
   norm: str = "layer"
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, mask=None):
     h = x[..., None]
     for i, (c, k, s) in enumerate(zip(self.channels, self.kernels, self.strides)):
-      h = StridedConv1d(c, k, s, name=f"conv_{i}")(h)
-      norm = _norm(self.norm, f"norm_{i}")
+      h = StridedConv1d(c, k, s, self.dtype, name=f"conv_{i}")(h)
+      norm = _norm(self.norm, f"norm_{i}", self.dtype)
       h = norm(h, mask) if self.norm == "batch_compat" else norm(h)
       h = gelu(h)
     return h
@@ -147,90 +159,100 @@ class Projection(nn.Module):
   project_OCs)."""
   intermediate: int
   out: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
-    return gelu(nn.Dense(self.out, name="dense_1")(nn.Dense(self.intermediate, name="dense_0")(x)))
+    inner = nn.Dense(self.intermediate, dtype=self.dtype, name="dense_0")(x)
+    return gelu(nn.Dense(self.out, dtype=self.dtype, name="dense_1")(inner))
 
 
 class LevelDense(nn.Module):
   """One Dense per level: x [..., n, in] -> [..., n, out] with kernel [n, in, out] (the per-OC heads)."""
   features: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
     n, cin = x.shape[-2:]
     kernel = self.param("kernel", nn.initializers.lecun_normal(batch_axis=(0,)), (n, cin, self.features))
     bias = self.param("bias", nn.initializers.zeros_init(), (n, self.features))
-    return jnp.einsum("...ni,nio->...no", x, kernel) + bias
+    dt = self.dtype
+    return jnp.einsum("...ni,nio->...no", x.astype(dt), kernel.astype(dt)) + bias.astype(dt)
 
 
 class Heads(nn.Module):
   """mu / logvar per level, plus the optional OCs projection (levels 1.. concatenated) and its own head."""
   latent_dim: int
   project_ocs: bool
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h) -> dict:
-    out = {"h": h, "mu": LevelDense(self.latent_dim, name="mean")(h),
-           "logvar": LevelDense(self.latent_dim, name="logvar")(h)}
+    dt = self.dtype
+    out = {"h": h, "mu": LevelDense(self.latent_dim, dt, name="mean")(h),
+           "logvar": LevelDense(self.latent_dim, dt, name="logvar")(h)}
     if self.project_ocs:
       ocs = h[..., 1:, :].reshape(h.shape[:-2] + (-1,))
-      p = Projection(h.shape[-1], h.shape[-1], name="project_ocs")(ocs)   # C*P -> P -> P
-      out["proj_mu"] = nn.Dense(self.latent_dim, name="mean_proj_ocs")(p)
-      out["proj_logvar"] = nn.Dense(self.latent_dim, name="logvar_proj_ocs")(p)
-    return out
+      p = Projection(h.shape[-1], h.shape[-1], dt, name="project_ocs")(ocs)   # C*P -> P -> P
+      out["proj_mu"] = nn.Dense(self.latent_dim, dtype=dt, name="mean_proj_ocs")(p)
+      out["proj_logvar"] = nn.Dense(self.latent_dim, dtype=dt, name="logvar_proj_ocs")(p)
+    return precision.to_float32(out)
 
 
 class ZBranch(nn.Module):
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, frames, level_mask):
     """frames [B, F, C+1, D], level_mask [B, F, C+1] (present levels: 'batch_compat' statistics and
     fill_missing) -> dict of [B, F, C+1, .]."""
-    sp = self.spec
-    h = ConvStack(sp.conv_dim_z, sp.kernels, sp.strides, sp.norm, name="encoder")(frames, level_mask)
+    sp, dt = self.spec, self.dtype
+    h = ConvStack(sp.conv_dim_z, sp.kernels, sp.strides, sp.norm, dt, name="encoder")(frames, level_mask)
     h = h.reshape(h.shape[:3] + (-1,))     # the stack ends at one position per frame: [B, F, C+1, channels]
-    norm = _norm(sp.norm, "feature_norm")
+    norm = _norm(sp.norm, "feature_norm", dt)
     h = norm(h, level_mask) if sp.norm == "batch_compat" else norm(h)
-    h = nn.Dense(sp.hidden_size, name="feature_projection")(h)
+    h = nn.Dense(sp.hidden_size, dtype=dt, name="feature_projection")(h)
     h = fill_missing(h, level_mask)
-    h = Projection(sp.proj_intermediate_dim, sp.proj_dim, name="project")(h)
-    return Heads(sp.z_dim, sp.project_ocs, name="heads")(h)
+    h = Projection(sp.proj_intermediate_dim, sp.proj_dim, dt, name="project")(h)
+    return Heads(sp.z_dim, sp.project_ocs, dt, name="heads")(h)
 
 
 class AttentionPool(nn.Module):
   """[N, T, P] -> [N, P]: multi-head attention of one learned query over the T steps, then LayerNorm (the
   original's average pool over the single query position is the identity)."""
   heads: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
     p = x.shape[-1]
     query = self.param("query", nn.initializers.normal(1.0), (p,))
-    q = jnp.broadcast_to(query, x.shape[:-2] + (1, p))
-    y = nn.MultiHeadDotProductAttention(num_heads=self.heads, qkv_features=p, out_features=p, name="attention")(
-        q, x)
-    return nn.LayerNorm(epsilon=LN_EPS, name="norm")(y[..., 0, :])
+    q = jnp.broadcast_to(query.astype(x.dtype), x.shape[:-2] + (1, p))
+    y = nn.MultiHeadDotProductAttention(num_heads=self.heads, qkv_features=p, out_features=p, dtype=self.dtype,
+                                        name="attention")(q, x)
+    return nn.LayerNorm(epsilon=LN_EPS, dtype=self.dtype, name="norm")(y[..., 0, :])
 
 
 class SBranch(nn.Module):
   spec: ModelSpec
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, seq, present):
     """seq [B, Cs+1, Ls], present [B, Cs+1] -> dict of [B, Cs+1, .]."""
-    sp = self.spec
-    h = ConvStack(sp.conv_dim_s, sp.kernels, sp.strides, "layer", name="encoder")(seq)   # [B, Cs+1, T, cs]
-    h = Projection(sp.proj_intermediate_dim, sp.proj_dim, name="project")(h)
-    h = AttentionPool(sp.attention_heads_s, name="pool")(h)
+    sp, dt = self.spec, self.dtype
+    h = ConvStack(sp.conv_dim_s, sp.kernels, sp.strides, "layer", dt, name="encoder")(seq)   # [B, Cs+1, T, cs]
+    h = Projection(sp.proj_intermediate_dim, sp.proj_dim, dt, name="project")(h)
+    h = AttentionPool(sp.attention_heads_s, dt, name="pool")(h)
     h = fill_missing(h, present)
-    return Heads(sp.s_dim, sp.project_ocs, name="heads")(h)
+    return Heads(sp.s_dim, sp.project_ocs, dt, name="heads")(h)
 
 
 class DecVAE(nn.Module):
   spec: ModelSpec
+  dtype: Any = jnp.float32   # compute dtype; the outputs are float32
 
   @nn.compact
   def __call__(self, batch) -> dict:
@@ -238,11 +260,11 @@ class DecVAE(nn.Module):
     example layout of data.py) -> {"z": {...}, "s": {...}} with h (loss features), mu, logvar (+ proj_*)."""
     out = {}
     if self.spec.has_z:
-      out["z"] = ZBranch(self.spec, name="z_branch")(batch["frames"], level_mask(batch))
+      out["z"] = ZBranch(self.spec, self.dtype, name="z_branch")(batch["frames"], level_mask(batch))
     if self.spec.has_s:
       mask = batch["seq_component_mask"]
       present = jnp.concatenate([jnp.ones_like(mask[:, :1]), mask], axis=-1)
-      out["s"] = SBranch(self.spec, name="s_branch")(batch["seq"], present)
+      out["s"] = SBranch(self.spec, self.dtype, name="s_branch")(batch["seq"], present)
     return out
 
 
@@ -265,7 +287,7 @@ def level_mask(batch) -> jax.Array:
 
 
 def make_model(config) -> DecVAE:
-  return DecVAE(model_spec(config))
+  return DecVAE(model_spec(config), precision.compute_dtype(config))
 
 
 def init_variables(config, rng, example) -> tuple[dict, dict]:

@@ -6,14 +6,14 @@ host only decodes TFRecords. Flax class and attribute names are the parameter-tr
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
 
-from decompjax import sharding
+from decompjax import precision, sharding
 from decompjax.audio import mel as mel_lib
 from decompjax.errors import ConfigError
 from decompjax.families.syntone_vae.data import grid_from_config
@@ -52,22 +52,26 @@ class Encoder(nn.Module):
   latent_dim: int = 8
   channels: Sequence[int] = (16, 32, 64)
   hidden: Sequence[int] = (128, 64)
+  dtype: Any = jnp.float32   # compute dtype (decompjax/precision.py); parameters stay float32
 
   @nn.compact
   def __call__(self, x):
+    x = x.astype(self.dtype)   # Conv3x3 computes in its input's dtype
     for i, ch in enumerate(self.channels):
       # Named as nn.Conv would be, so parameter trees (and checkpoints) are unchanged.
       x = max_pool_2x2(_act(Conv3x3(ch, name=f"Conv_{i}")(x)))
     x = x.reshape(x.shape[0], -1)
     for h in self.hidden:
-      x = _act(nn.Dense(h)(x))
-    return nn.Dense(self.latent_dim, name="mu")(x), nn.Dense(self.latent_dim, name="logvar")(x)
+      x = _act(nn.Dense(h, dtype=self.dtype)(x))
+    return nn.Dense(self.latent_dim, dtype=self.dtype, name="mu")(x), nn.Dense(self.latent_dim, dtype=self.dtype,
+                                                                              name="logvar")(x)
 
 
 class Decoder(nn.Module):
   out_shape: Sequence[int] = (128, 32, 1)
   channels: Sequence[int] = (64, 32, 16)
   hidden: Sequence[int] = (64, 128)
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z):
@@ -75,8 +79,8 @@ class Decoder(nn.Module):
     h0, w0 = self.out_shape[0] // 2**levels, self.out_shape[1] // 2**levels
     x = z
     for h in self.hidden:
-      x = _act(nn.Dense(h)(x))
-    x = _act(nn.Dense(h0 * w0 * self.channels[0])(x))
+      x = _act(nn.Dense(h, dtype=self.dtype)(x))
+    x = _act(nn.Dense(h0 * w0 * self.channels[0], dtype=self.dtype)(x))
     x = x.reshape(z.shape[0], h0, w0, self.channels[0])
     outs = list(self.channels[1:]) + [self.out_shape[-1]]
     for i, ch in enumerate(outs):
@@ -87,21 +91,23 @@ class Decoder(nn.Module):
 
 
 class VAEDeep(nn.Module):
+  """encode / decode / __call__ take and return float32 whatever `dtype` the layers compute in."""
   latent_dim: int = 8
   input_shape: Sequence[int] = (128, 32, 1)
+  dtype: Any = jnp.float32
 
   def setup(self):
     if self.input_shape[0] % 8 or self.input_shape[1] % 8:
       raise ConfigError(f"VAEDeep needs input height and width divisible by 8, got {tuple(self.input_shape)} "
                         "(mel bins x frames: audio.n_mels, and the clip length over audio.hop)")
-    self.encoder = Encoder(self.latent_dim)
-    self.decoder = Decoder(tuple(self.input_shape))
+    self.encoder = Encoder(self.latent_dim, dtype=self.dtype)
+    self.decoder = Decoder(tuple(self.input_shape), dtype=self.dtype)
 
   def encode(self, x):
-    return self.encoder(x)
+    return precision.to_float32(self.encoder(x))
 
   def decode(self, z):
-    return self.decoder(z)
+    return precision.to_float32(self.decoder(z))
 
   def __call__(self, x, rng):
     """Returns (reconstruction, mu, logvar, z) with z = mu + exp(logvar/2) * eps."""
@@ -111,7 +117,8 @@ class VAEDeep(nn.Module):
 
 
 def make_model(config) -> VAEDeep:
-  return VAEDeep(latent_dim=config.model.latent_dim, input_shape=input_shape(config))
+  return VAEDeep(latent_dim=config.model.latent_dim, input_shape=input_shape(config),
+                 dtype=precision.compute_dtype(config))
 
 
 def init_vae_params(config, rng):
@@ -140,22 +147,24 @@ class Discriminator(nn.Module):
   hidden_units: int = 1000
   num_layers: int = 6
   negative_slope: float = 0.2
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z: jax.Array) -> jax.Array:
-    """[B, D] codes -> [B, 2] logits (class 0: sample of q(z), class 1: permuted)."""
+    """[B, D] codes -> [B, 2] float32 logits (class 0: sample of q(z), class 1: permuted)."""
     x = z
     for i in range(self.num_layers):
       out = 2 if i == self.num_layers - 1 else self.hidden_units
       x = nn.Dense(out, kernel_init=nn.initializers.variance_scaling(2.0, "fan_in", "uniform"),
-                   bias_init=_torch_bias_init(x.shape[-1]), name=f"lin{i + 1}")(x)
+                   bias_init=_torch_bias_init(x.shape[-1]), dtype=self.dtype, name=f"lin{i + 1}")(x)
       if i < self.num_layers - 1:
         x = nn.leaky_relu(x, negative_slope=self.negative_slope)
-    return x
+    return x.astype(jnp.float32)
 
 
 def make_discriminator(config) -> Discriminator:
-  return Discriminator(hidden_units=config.model.disc_hidden, num_layers=config.model.disc_layers)
+  return Discriminator(hidden_units=config.model.disc_hidden, num_layers=config.model.disc_layers,
+                       dtype=precision.compute_dtype(config))
 
 
 def init_discriminator_params(config, rng):

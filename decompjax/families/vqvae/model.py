@@ -9,12 +9,14 @@ LeakyReLU slope 0.01; conv kernels use torch's default init variance (1/(3 fan_i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from decompjax import precision
 from decompjax.audio import stft
 from decompjax.families.vqvae import quantizer
 
@@ -32,8 +34,9 @@ def num_down_blocks(rate: int) -> int:
   return max(1, int(np.log2(rate)))
 
 
-def _bn(train: bool, name=None):
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name)
+def _bn(train: bool, dtype, name=None):
+  # Flax computes the statistics in float32 whatever dtype (force_float32_reductions), so running averages are too.
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
 
 
 def _lrelu(x):
@@ -44,13 +47,14 @@ class ResBlock(nn.Module):
   """x + [LReLU -> Conv3x3 -> (BN) -> LReLU -> Conv1x1](x); dropout is 0 in every config and omitted."""
   dim: int
   bn: bool
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
-    h = nn.Conv(self.dim, (3, 3), padding=((1, 1), (1, 1)), kernel_init=_KINIT)(_lrelu(x))
+    h = nn.Conv(self.dim, (3, 3), padding=((1, 1), (1, 1)), kernel_init=_KINIT, dtype=self.dtype)(_lrelu(x))
     if self.bn:
-      h = _bn(train)(h)
-    h = nn.Conv(self.dim, (1, 1), kernel_init=_KINIT)(_lrelu(h))
+      h = _bn(train, self.dtype)(h)
+    h = nn.Conv(self.dim, (1, 1), kernel_init=_KINIT, dtype=self.dtype)(_lrelu(h))
     return x + h
 
 
@@ -59,16 +63,17 @@ class Encoder(nn.Module):
   dim: int = 64
   n_down: int = 3
   n_res: int = 4
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, u, train: bool):
-    h = u
+    h = u.astype(self.dtype)
     for _ in range(self.n_down):
       h = jnp.pad(h, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-      h = nn.Conv(self.dim, (3, 4), strides=(1, 2), padding="VALID", kernel_init=_KINIT)(h)
-      h = _lrelu(_bn(train)(h))
+      h = nn.Conv(self.dim, (3, 4), strides=(1, 2), padding="VALID", kernel_init=_KINIT, dtype=self.dtype)(h)
+      h = _lrelu(_bn(train, self.dtype)(h))
     for _ in range(self.n_res):
-      h = _bn(train)(ResBlock(self.dim, bn=True)(h, train))
+      h = _bn(train, self.dtype)(ResBlock(self.dim, bn=True, dtype=self.dtype)(h, train))
     return h
 
 
@@ -95,7 +100,8 @@ class UpConv(nn.Module):
   """ConvTranspose2d(k=(3,4), s=(1,2), p=(1,1)) of PyTorch (= flax ConvTranspose, padding ((1,1),(2,2))),
   computed as one stride-1 conv + pixel shuffle: XLA:CPU runs input-dilated convs ~5x slower.
   Output column 2m uses input columns (m-1, m) with kernel taps (0, 2); column 2m+1 uses (m, m+1) with
-  taps (1, 3). Same parameters ('kernel' (3,4,in,out), 'bias') and same function as nn.ConvTranspose."""
+  taps (1, 3). Same parameters ('kernel' (3,4,in,out), 'bias') and same function as nn.ConvTranspose.
+  Computes in its input's dtype."""
   features: int
 
   @nn.compact
@@ -106,12 +112,12 @@ class UpConv(nn.Module):
     zero = jnp.zeros_like(k[:, 0])
     even = jnp.stack([k[:, 0], k[:, 2], zero], axis=1)
     odd = jnp.stack([zero, k[:, 1], k[:, 3]], axis=1)
-    kernel = jnp.concatenate([even, odd], axis=-1)  # (3, 3, in, 2*out)
+    kernel = jnp.concatenate([even, odd], axis=-1).astype(x.dtype)  # (3, 3, in, 2*out)
     y = jax.lax.conv_general_dilated(x, kernel, (1, 1), ((1, 1), (1, 1)),
                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
     b, h, w, _ = y.shape
     y = y.reshape(b, h, w, 2, self.features).reshape(b, h, 2 * w, self.features)
-    return y + bias
+    return y + bias.astype(y.dtype)
 
 
 class Decoder(nn.Module):
@@ -122,21 +128,23 @@ class Decoder(nn.Module):
   dim: int = 64
   n_down: int = 3
   n_res: int = 4
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, train: bool):
-    h = z
+    h = z.astype(self.dtype)
     for _ in range(self.n_res):
-      h = _bn(train)(ResBlock(self.dim, bn=False)(h, train))
+      h = _bn(train, self.dtype)(ResBlock(self.dim, bn=False, dtype=self.dtype)(h, train))
     for _ in range(self.n_down - 1):
-      h = _lrelu(_bn(train)(UpConv(self.dim)(h)))
+      h = _lrelu(_bn(train, self.dtype)(UpConv(self.dim)(h)))
     h = UpConv(self.out_channels)(h)
     h = UpConv(self.out_channels)(h)
     return resize_bilinear_align_corners(h, self.out_size)
 
 
 class VQVAE(nn.Module):
-  """STFT -> Encoder -> EMA VQ -> Decoder -> iSTFT for series (B, L, C) of a fixed length."""
+  """STFT -> Encoder -> EMA VQ -> Decoder -> iSTFT for series (B, L, C) of a fixed length. The STFT, the
+  quantiser (distances, EMA) and the iSTFT run in float32; encoder and decoder in `dtype`."""
   length: int
   channels: int = 1
   n_fft: int = 8
@@ -151,15 +159,16 @@ class VQVAE(nn.Module):
   kmeans_iters: int = 10
   dead_code_threshold: float = 0.0
   drop_odd_last: bool = False  # compat: the original's lost last sample for odd L
+  dtype: Any = jnp.float32     # compute dtype of encoder and decoder (decompjax/precision.py)
 
   def setup(self):
     hop = self.hop or self.n_fft // 4
     n_down = num_down_blocks(downsample_rate(self.length, self.n_fft, self.downsampled_width))
     size = (self.n_fft // 2 + 1, stft.num_frames(self.length, self.n_fft, hop))
-    self.encoder = Encoder(self.dim, n_down, self.n_res)
+    self.encoder = Encoder(self.dim, n_down, self.n_res, dtype=self.dtype)
     self.vq = quantizer.VectorQuantizer(self.codebook_size, self.dim, self.decay, 1e-5, self.kmeans_init,
                                         self.kmeans_iters, self.dead_code_threshold)
-    self.decoder = Decoder(2 * self.channels, size, self.dim, n_down, self.n_res)
+    self.decoder = Decoder(2 * self.channels, size, self.dim, n_down, self.n_res, dtype=self.dtype)
 
   def to_stft(self, x):
     return stft.stft(x, self.n_fft, self.hop or self.n_fft // 4, self.window)
@@ -170,13 +179,13 @@ class VQVAE(nn.Module):
 
   def encode(self, x, train: bool):
     u = self.to_stft(x)
-    return u, self.encoder(u, train)
+    return u, precision.to_float32(self.encoder(u, train))
 
   def quantize(self, z, train: bool):
     return self.vq(z, train)
 
   def decode(self, z_q, train: bool):
-    u_hat = self.decoder(z_q, train)
+    u_hat = precision.to_float32(self.decoder(z_q, train))
     return u_hat, self.to_time(u_hat)
 
   def __call__(self, x, train: bool):
@@ -195,13 +204,15 @@ _DENSE_INIT = nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform")  # to
 class Projector(nn.Module):
   """Barlow head ([BT] models/barlowtwins.py): Linear -> BN -> ReLU -> Linear -> BN -> ReLU -> Linear."""
   width: int = 4096
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h, train: bool):
     for _ in range(2):
-      h = nn.Dense(self.width, kernel_init=_DENSE_INIT)(h)
-      h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(h))
-    return nn.Dense(self.width, kernel_init=_DENSE_INIT)(h)
+      h = nn.Dense(self.width, kernel_init=_DENSE_INIT, dtype=self.dtype)(h)
+      h = nn.relu(_bn(train, self.dtype)(h))
+    # float32 out: the Barlow loss standardises and cross-correlates these over the batch
+    return nn.Dense(self.width, kernel_init=_DENSE_INIT, dtype=self.dtype)(h).astype(jnp.float32)
 
 
 class BarlowVQVAE(nn.Module):
@@ -215,7 +226,7 @@ class BarlowVQVAE(nn.Module):
   projector_width: int = 4096
 
   def setup(self):
-    self.projector = Projector(self.projector_width)
+    self.projector = Projector(self.projector_width, dtype=self.vqvae.dtype)
 
   def embed(self, z, train: bool):
     return self.projector(jnp.max(z, axis=(1, 2)), train)  # global max-pool over (F, T')
@@ -247,7 +258,8 @@ def build_vqvae(config, length: int, channels: int) -> VQVAE:
   return VQVAE(length=length, channels=channels, n_fft=m.n_fft, hop=m.hop, window=m.window, dim=m.dim,
                n_res=m.n_resnet_blocks, downsampled_width=m.downsampled_width, codebook_size=m.codebook_size,
                decay=m.decay, kmeans_init=m.kmeans_init, kmeans_iters=m.kmeans_iters,
-               dead_code_threshold=m.dead_code_threshold, drop_odd_last=config.compat.istft_drop_odd_last)
+               dead_code_threshold=m.dead_code_threshold, drop_odd_last=config.compat.istft_drop_odd_last,
+               dtype=precision.compute_dtype(config))
 
 
 def build_barlow(config, length: int, channels: int) -> BarlowVQVAE:
