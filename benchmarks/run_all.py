@@ -26,6 +26,7 @@ MODULES = [
     "benchmarks.bench_bss_eval",
     "benchmarks.bench_decomposition",
     "benchmarks.bench_decvae_step",
+    "benchmarks.bench_state_layouts",
 ]
 
 _CHILD = """

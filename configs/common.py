@@ -110,6 +110,12 @@ def base_config() -> ml_collections.ConfigDict:
   # JAX devices a CPU host is split into (decompjax/cpu_devices.py): 1 = JAX's one device on all cores;
   # 0 = auto (2 per core, power of two, <= 8). No effect on GPU/TPU. --cpu_devices wins.
   c.mesh.cpu_devices = 1
+  # ZeRO-1: each optimizer-state leaf split over the 'data' axis along its largest axis the device count divides
+  # (sharding.zero1); parameters and model state stay replicated. Same results as replicated (tested).
+  c.mesh.shard_opt_state = False
+  # FSDP: the parameters split the same way too (and with them the optimizer state); XLA gathers each layer's
+  # weights inside the step. BatchNorm statistics / codebooks (model state) stay replicated.
+  c.mesh.shard_params = False
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_examples = 2048

@@ -369,5 +369,9 @@ def resume(directory: str, family: str, abstract_state, target):
 
 
 def abstract_with_sharding(abstract_tree, sharding):
-  """ShapeDtypeStructs with `sharding` attached (one sharding for all leaves, e.g. replicated)."""
-  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract_tree)
+  """ShapeDtypeStructs with `sharding` attached: one jax.sharding.Sharding for all leaves (e.g. replicated), or a
+  tree of them shaped like abstract_tree (per leaf: ZeRO-1's optimizer state). orbax reshards what it reads onto
+  it, so a checkpoint written in one layout or on one mesh restores in another."""
+  if isinstance(sharding, jax.sharding.Sharding):
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), abstract_tree)
+  return jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh), abstract_tree, sharding)

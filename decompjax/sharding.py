@@ -35,6 +35,18 @@ def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
+def zero1(shape: tuple[int, ...], mesh: Mesh) -> NamedSharding:
+  """ZeRO-1 layout of one optimizer-state leaf: split over 'data' along its largest axis that the device count
+  divides (ties: the first), replicated when no axis does (scalars such as Adam's count, odd-sized biases). Each
+  device then keeps 1/N of the moments; XLA gathers what the parameter update needs inside the jitted step."""
+  n = mesh.shape[DATA_AXIS]
+  axes = [i for i, d in enumerate(shape) if d >= n and d % n == 0]
+  if n == 1 or not axes:
+    return replicated(mesh)
+  axis = max(axes, key=lambda i: (shape[i], -i))
+  return NamedSharding(mesh, P(*[DATA_AXIS if i == axis else None for i in range(len(shape))]))
+
+
 def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
   n = mesh.devices.size
   if global_batch % n:

@@ -51,9 +51,18 @@ def read_best_record(workdir: str) -> dict | None:
   return json.loads(fileio.read_text(path))
 
 
-def make_state_shardings(abstract_state, mesh):
-  """Every state leaf replicated (data parallelism); one place to change for model sharding."""
-  return jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
+def make_state_shardings(abstract_state, mesh, config=None):
+  """The state's layout on the mesh: every leaf replicated (data parallelism), except the optimizer state split
+  over 'data' leaf by leaf with config.mesh.shard_opt_state (ZeRO-1, sharding.zero1), and the parameters too with
+  config.mesh.shard_params (FSDP; it implies the first)."""
+  out = jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
+  split = lambda tree: jax.tree.map(lambda s: sharding.zero1(s.shape, mesh), tree)
+  fsdp = config is not None and config.mesh.get("shard_params", False)
+  if fsdp or (config is not None and config.mesh.get("shard_opt_state", False)):
+    out = out.replace(opt_state=split(abstract_state.opt_state))
+  if fsdp:
+    out = out.replace(params=split(abstract_state.params))
+  return out
 
 
 def compile_train_step(family, config, mesh, state_shardings, tx=None):
@@ -168,13 +177,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   check_batch_matches_spec(family, input_pipeline.first_example_batch(train_ds, 1), example)
   tx = family.make_tx(config)  # once per run: init, the step and the abstract state share it
   abstract = abstract_state(family, config, example, tx)
-  state_shardings = make_state_shardings(abstract, mesh)
+  state_shardings = make_state_shardings(abstract, mesh, config)
   best = _BestKeeper(family, config, workdir, abstract) if config.train.keep_best_by else None
 
   # Checkpoints are read before anything is created: a different model's workdir, one whose every step is
   # damaged, or a bad init_from fails with nothing written (damaged steps newer than the one resumed from
   # are moved aside, see checkpointing.resume).
-  target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
+  target = checkpointing.abstract_with_sharding(abstract, state_shardings)  # resumes in the step's layout
   resumed = checkpointing.resume(checkpoint_dir(workdir), family.name, abstract, target)
   source = _init_from(config, family, abstract, mesh) if resumed is None and config.init_from else None
   if distributed.is_writer():  # one writer: hosts saving the same file at once race (files vanish)
