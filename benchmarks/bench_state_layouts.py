@@ -20,9 +20,9 @@ STEPS_PER_ROUND = 5
 LAYOUTS = {"replicated": (), "ZeRO-1": (("mesh.shard_opt_state", "true"),),
            "FSDP": (("mesh.shard_params", "true"),)}
 MODELS = {
-    "SynTone beta-VAE b64": ("configs/syntone_beta_vae.py:demo", (("train.batch_size", "64"),), "syntone"),
+    "SynTone beta-VAE b64": ("configs/syntone_beta_vae.py:demo", (("train.batch_size", "64"),)),
     "Barlow VQ-VAE p4096 b32": ("configs/barlow_vqvae_ucr.py", (("train.batch_size", "32"), ("data.length", "140"),
-                                                                ("data.channels", "1")), "ucr"),
+                                                                ("data.channels", "1"))),
 }
 
 
@@ -40,17 +40,11 @@ def _batch(family, config):
 def _setup(preset, overrides):
   import jax
 
-  from decompjax import config_utils, registry, sharding, train
+  from benchmarks import timing
+  from decompjax import config_utils, registry
   config = config_utils.build_config(preset, list(overrides))
   family = registry.get_family(config.model.family)
-  mesh = sharding.make_mesh()
-  tx = family.make_tx(config)
-  host = _batch(family, config)
-  abstract = train.abstract_state(family, config, host, tx)
-  shardings = train.make_state_shardings(abstract, mesh, config)
-  state = jax.jit(lambda: family.init_state(config, jax.random.key(0), host, tx), out_shardings=shardings)()
-  step = train.compile_train_step(family, config, mesh, shardings, tx)
-  batch = sharding.to_global_batch(host, mesh)
+  state, step, batch = timing.train_step_on_mesh(family, config, _batch(family, config))
   per_device = sum(leaf.addressable_shards[0].data.nbytes for leaf in jax.tree.leaves(state))
   return {"state": state, "step": step, "batch": batch, "bytes": per_device}
 
@@ -67,7 +61,7 @@ def _time(run) -> float:
 def run() -> list[dict]:
   import jax
   rows = []
-  for model, (preset, base, _) in MODELS.items():
+  for model, (preset, base) in MODELS.items():
     runs = {name: _setup(preset, base + extra) for name, extra in LAYOUTS.items()}
     for r in runs.values():
       _time(r)  # compile and warm up

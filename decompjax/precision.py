@@ -24,8 +24,7 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 def compute_dtype(config) -> Any:
   """The networks' compute dtype named by config.train.dtype (float32 for configs without the field)."""
-  train = config.get("train") if hasattr(config, "get") else None
-  name = train.get("dtype", "float32") if train is not None else "float32"
+  name = config.train.get("dtype", "float32")   # config.json of runs older than the field: float32
   if name not in DTYPES:
     raise ConfigError(f"config field 'train.dtype' = {name!r}: must be one of {', '.join(map(repr, DTYPES))}")
   return DTYPES[name]

@@ -57,8 +57,9 @@ def make_state_shardings(abstract_state, mesh, config=None):
   config.mesh.shard_params (FSDP; it implies the first)."""
   out = jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
   split = lambda tree: jax.tree.map(lambda s: sharding.zero1(s.shape, mesh), tree)
-  fsdp = config is not None and config.mesh.get("shard_params", False)
-  if fsdp or (config is not None and config.mesh.get("shard_opt_state", False)):
+  layout = config.mesh if config is not None else {}
+  fsdp = layout.get("shard_params", False)
+  if fsdp or layout.get("shard_opt_state", False):
     out = out.replace(opt_state=split(abstract_state.opt_state))
   if fsdp:
     out = out.replace(params=split(abstract_state.params))
