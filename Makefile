@@ -35,7 +35,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/decompjax demo --workdir=$(DEMO_DIR)
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --dist=loadfile --durations=10 tests
+	$(PY) -m pytest -q -n 2 --dist=loadfile --durations=30 tests
 
 # Other families' demos on embedded data (the packaged ECG200 UCR set; generated SimVowels). `train` evaluates
 # at the end; the Autodecompose demo leaves that to `probe`, which prints the table.

@@ -27,6 +27,7 @@ setup(
         "ml-collections>=1.0",
         "absl-py>=2.1",
         "scikit-learn>=1.5",
+        "numba>=0.60",  # decompjax/metrics/gbt.py: DCI's boosted trees (librosa depends on it too)
         "threadpoolctl>=3.1",  # DecVAE analysis: sklearn thread limits (imported directly)
         "matplotlib>=3.8",
         "imageio>=2.34",
@@ -47,6 +48,14 @@ setup(
         "gcs": ["google-cloud-storage>=2.14"],
         "cuda": ["jax[cuda12]>=0.8"],
         "tpu": ["jax[tpu]>=0.8", "google-cloud-storage>=2.14"],
+        # Side-by-side benchmarks only (never imported by decompjax itself).
+        "bench": (
+            # benchmarks/bench_vs_torch.py: PyTorch transcriptions of the originals' steps
+            ["torch>=2.2"]
+            # benchmarks/bench_metrics_vs_dlib.py: disentanglement_lib's metric estimators (dlib 1.5 calls
+            # gin.configurable(blacklist=...), which gin-config 0.5 removed)
+            + ["disentanglement-lib==1.5", "gin-config>=0.4,<0.5"]
+        ),
     },
     entry_points={"console_scripts": ["decompjax=decompjax.cli:main"]},
 )

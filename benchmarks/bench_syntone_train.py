@@ -53,6 +53,29 @@ def _time(fn, state, batches, steps, rounds, warmup=3):
   return compile_s, sps, state
 
 
+def model_only_step(config, tx, mesh, state_shardings):
+  """The beta-VAE train step on precomputed [B, n_mels, frames, 1] inputs (no front end), jitted over `mesh`:
+  (state, x, rng) -> (state, loss)."""
+  model = sv_model.make_model(config)
+
+  def model_step(state, x, rng):
+    def loss_fn(p):
+      x_hat, mu, lv, _ = model.apply({"params": p}, x, rng)
+      return beta_vae_loss(x_hat, x, mu, lv, config.model.beta)[0]
+    loss, g = jax.value_and_grad(loss_fn)(state.params)
+    upd, opt = tx.update(g, state.opt_state, state.params)
+    return state.replace(params=optax.apply_updates(state.params, upd), opt_state=opt), loss
+
+  return jax.jit(model_step, donate_argnums=0, in_shardings=(state_shardings, sharding.data_sharded(mesh), None),
+                 out_shardings=(state_shardings, sharding.replicated(mesh)))
+
+
+def precomputed_mels(config, mesh, host_batches) -> list:
+  """The model inputs of host batches of waveforms, as batch-sharded device arrays."""
+  to_mel = jax.jit(lambda w: sv_model.model_input(config, w), out_shardings=sharding.data_sharded(mesh))
+  return [to_mel(sharding.to_global_batch(b, mesh)["waveform"]) for b in host_batches]
+
+
 def run(steps: int = 20, batch: int = 64, rounds: int = 3) -> list[dict]:
   data_dir = os.environ.get("DECOMPJAX_BENCH_DATA", os.path.join(tempfile.gettempdir(), "decompjax_bench_data"))
   config = config_utils.build_config(PRESET + ":demo", [("data.dir", data_dir), ("train.batch_size", str(batch))])
@@ -66,21 +89,9 @@ def run(steps: int = 20, batch: int = 64, rounds: int = 3) -> list[dict]:
   rows = []
 
   # Model only: precomputed inputs.
-  model = sv_model.make_model(config)
-
-  def model_step(state, x, rng):
-    def loss_fn(p):
-      x_hat, mu, lv, _ = model.apply({"params": p}, x, rng)
-      return beta_vae_loss(x_hat, x, mu, lv, config.model.beta)[0]
-    loss, g = jax.value_and_grad(loss_fn)(state.params)
-    upd, opt = tx.update(g, state.opt_state, state.params)
-    return state.replace(params=optax.apply_updates(state.params, upd), opt_state=opt), loss
-
-  to_mel = jax.jit(lambda w: sv_model.model_input(config, w), out_shardings=sharding.data_sharded(mesh))
-  mels = [to_mel(sharding.to_global_batch(b, mesh)["waveform"]) for b in host_batches]
+  mels = precomputed_mels(config, mesh, host_batches)
   state_shardings = train.make_state_shardings(state0, mesh)
-  step = jax.jit(model_step, donate_argnums=0, in_shardings=(state_shardings, sharding.data_sharded(mesh), None),
-                 out_shardings=(state_shardings, sharding.replicated(mesh)))
+  step = model_only_step(config, tx, mesh, state_shardings)
   c, sps, _ = _time(step, jax.device_put(jax.tree.map(jnp.copy, state0), state_shardings), mels, steps, rounds)
   rows += [dict(name="model-only train step", value=sps * batch, unit="examples/s"),
            dict(name="model-only compile", value=c, unit="s")]

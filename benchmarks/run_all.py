@@ -20,6 +20,7 @@ MODULES = [
     "benchmarks.bench_syntone_train",
     "benchmarks.bench_mel",
     "benchmarks.bench_metrics",
+    "benchmarks.bench_metrics_vs_dlib",  # reports a skip without the bench extra
     "benchmarks.bench_vqvae",
     "benchmarks.bench_barlow_wide",
     "benchmarks.bench_autodecompose",
@@ -27,6 +28,7 @@ MODULES = [
     "benchmarks.bench_decomposition",
     "benchmarks.bench_decvae_step",
     "benchmarks.bench_state_layouts",
+    "benchmarks.bench_vs_torch",
 ]
 
 _CHILD = """

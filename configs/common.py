@@ -116,6 +116,12 @@ def base_config() -> ml_collections.ConfigDict:
   # FSDP: the parameters split the same way too (and with them the optimizer state); XLA gathers each layer's
   # weights inside the step. BatchNorm statistics / codebooks (model state) stay replicated.
   c.mesh.shard_params = False
+  # Tensor parallelism: > 1 = a 2-D ('data', 'model') mesh of shape (devices / model_parallel, model_parallel);
+  # batches are split over 'data' only, and parameter / optimizer-state leaves of >= model_parallel_min_size
+  # elements over 'model' (last axis, else the one before: sharding.leaf_sharding). Must divide the devices (and,
+  # on several hosts, each host's devices).
+  c.mesh.model_parallel = 1
+  c.mesh.model_parallel_min_size = 2 ** 16   # = train.DEFAULT_MODEL_PARALLEL_MIN_SIZE
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_examples = 2048

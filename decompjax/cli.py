@@ -24,6 +24,7 @@ COMMANDS = {
     "probe": "few-shot speaker-ID probe of an Autodecompose run: probe speaker --workdir=DIR",
     "embed": "write Autodecompose embeddings of audio files: embed --workdir=DIR --encoder=voice AUDIO...",
     "separate": "split audio files into voice.wav and music.wav: separate --workdir=RUN AUDIO... --out=DIR",
+    "compare": "one leaderboard over runs of any family: compare --workdirs RUN1 RUN2 ... --out=DIR",
     "launch": "run N processes of a command as one JAX cluster here: launch local --processes=N -- train ...",
 }
 

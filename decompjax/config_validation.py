@@ -109,6 +109,8 @@ COMMON: dict[str, Check] = {
     "optim.decay_steps": integer(0),    # 0 = no decay
     "mesh.num_devices": integer(0),     # 0 = every visible device
     "mesh.cpu_devices": integer(0),     # 0 = auto
+    "mesh.model_parallel": integer(1),  # 1 = a 1-D ('data',) mesh
+    "mesh.model_parallel_min_size": integer(0),
     "eval.num_examples": integer(1),
     "eval.batch_size": integer(1),
 }
@@ -344,6 +346,9 @@ def _cross_field(config, family: str):
     return ("optim.decay_steps", decay, f"must be > optim.warmup_steps ({warmup}) and > 1, or 0 for no decay "
             "(the cosine schedule's length includes the warmup)")
   batch = _get(config, "train.batch_size")
+  broken = _mesh_fields(config, batch)
+  if broken:
+    return broken
   if family == "factor_vae" and _is_int(batch) and batch % 2:
     return ("train.batch_size", batch, "must be even for factor_vae (each batch is split into a VAE half and a "
             "discriminator half)")
@@ -360,6 +365,22 @@ def _cross_field(config, family: str):
               "mixtures of mixtures)")
   if family == "decvae":
     return _decvae_cross_field(config)
+  return None
+
+
+def _mesh_fields(config, batch):
+  """A 2-D mesh (decompjax/sharding.py make_mesh): model_parallel divides the devices, the batch the data axis.
+  Checked here when mesh.num_devices names the count; for 0 (every device) make_mesh and check_batch_divisible
+  check the same once the devices are known."""
+  model, devices = _get(config, "mesh.model_parallel"), _get(config, "mesh.num_devices")
+  if not (_is_int(model) and model > 1 and _is_int(devices) and devices > 0):
+    return None
+  if devices % model:
+    return ("mesh.model_parallel", model, f"must divide mesh.num_devices ({devices})")
+  rows = devices // model
+  if _is_int(batch) and batch % rows:
+    return ("train.batch_size", batch, f"must be a multiple of the mesh's 'data' axis ({rows} = mesh.num_devices "
+            f"{devices} / mesh.model_parallel {model}): the batch is split over 'data' only")
   return None
 
 

@@ -16,11 +16,11 @@ def load_run(workdir: str, step: int | None = None, overrides=(), *, family: str
   """-> (config, state) of `workdir`'s latest (or given) checkpoint. overrides: (dotted field, text) pairs
   applied to the saved config (validated as the CLI's). family: the model family the run must be (a run of
   another family is a ConfigError before anything is restored). best: the best-by-validation checkpoint
-  (train.keep_best_by). training_mesh: restore onto the config's mesh (mesh.num_devices) instead of one device,
+  (train.keep_best_by). training_mesh: restore onto the config's mesh (mesh.num_devices, mesh.model_parallel) instead of one device,
   so that evaluation runs as at the end of training."""
   config = config_utils.load_saved_config(fileio.join(workdir, "config.json"), overrides)
   if family is not None and config.model.family != family:
     raise ConfigError(f"{workdir} holds a run of family {config.model.family!r}, not {family!r}")
-  mesh = sharding.make_mesh(config.mesh.num_devices if training_mesh else 1)
+  mesh = sharding.config_mesh(config) if training_mesh else sharding.make_mesh(1)
   state = train.restore_state(config, workdir, mesh=mesh, step=step, best=best)
   return config, state

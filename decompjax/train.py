@@ -1,10 +1,10 @@
 """The generic training loop: `train_and_evaluate(config, workdir)` drives any registered family.
 
-Owns what every family shares: the ('data',) mesh, the input pipeline, jit with donated state, orbax
-checkpoints (resume, keep-last-N, restore onto another device count), a best-by-validation checkpoint and early
-stopping (train.keep_best_by, train.early_stop_patience), logging, evaluation at the end, and faults: NaN/Inf
-stops the run and keeps the last checkpoint whose loss was finite; SIGINT/SIGTERM save the current step at the
-next step boundary (each step saved once, a save reported only once on disk), then exit.
+Owns what every family shares: the ('data',) or ('data', 'model') mesh, the input pipeline, jit with donated
+state, orbax checkpoints (resume, keep-last-N, restore onto another device count), a best-by-validation
+checkpoint and early stopping (train.keep_best_by, train.early_stop_patience), logging, evaluation at the end,
+and faults: NaN/Inf stops the run and keeps the last checkpoint whose loss was finite; SIGINT/SIGTERM save the
+current step at the next step boundary (each step saved once, a save reported only once on disk), then exit.
 
 The optimizer is built once per run (`family.make_tx`) and shared by init and the step. Restoring builds the
 state's shapes from `family.input_spec` and never reads (or generates) the training data. The library never
@@ -41,6 +41,10 @@ def best_checkpoint_dir(workdir: str) -> str:
   return fileio.join(workdir, "checkpoints_best")
 
 
+# Tensor parallelism splits a state leaf over 'model' from this many elements (config.mesh.model_parallel_min_size):
+# a split smaller leaf costs more in collectives than its memory saves.
+DEFAULT_MODEL_PARALLEL_MIN_SIZE = 2 ** 16
+
 BEST_RECORD = "best.json"  # in best_checkpoint_dir: {"metric", "mode", "step", "value"}
 
 
@@ -52,17 +56,21 @@ def read_best_record(workdir: str) -> dict | None:
 
 
 def make_state_shardings(abstract_state, mesh, config=None):
-  """The state's layout on the mesh: every leaf replicated (data parallelism), except the optimizer state split
-  over 'data' leaf by leaf with config.mesh.shard_opt_state (ZeRO-1, sharding.zero1), and the parameters too with
-  config.mesh.shard_params (FSDP; it implies the first)."""
-  out = jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
-  split = lambda tree: jax.tree.map(lambda s: sharding.zero1(s.shape, mesh), tree)
+  """The state's layout on the mesh, leaf by leaf (sharding.leaf_sharding): every leaf replicated (data
+  parallelism), except the optimizer state split over 'data' with config.mesh.shard_opt_state (ZeRO-1), the
+  parameters too with config.mesh.shard_params (FSDP; it implies the first), and on a 2-D mesh
+  (config.mesh.model_parallel > 1) the parameters and optimizer-state leaves of at least
+  config.mesh.model_parallel_min_size elements split over 'model' (tensor parallelism). Model state (BatchNorm
+  statistics, codebooks) and the step stay replicated."""
   layout = config.mesh if config is not None else {}
   fsdp = layout.get("shard_params", False)
-  if fsdp or layout.get("shard_opt_state", False):
-    out = out.replace(opt_state=split(abstract_state.opt_state))
-  if fsdp:
-    out = out.replace(params=split(abstract_state.params))
+  zero = fsdp or layout.get("shard_opt_state", False)
+  min_size = layout.get("model_parallel_min_size", DEFAULT_MODEL_PARALLEL_MIN_SIZE)
+  split = lambda tree, over_data: jax.tree.map(
+      lambda s: sharding.leaf_sharding(s.shape, mesh, over_data=over_data, model_min_size=min_size), tree)
+  out = jax.tree.map(lambda _: sharding.replicated(mesh), abstract_state)
+  if zero or sharding.model_size(mesh) > 1:
+    out = out.replace(params=split(abstract_state.params, fsdp), opt_state=split(abstract_state.opt_state, zero))
   return out
 
 
@@ -83,7 +91,8 @@ def abstract_state(family, config, example_batch, tx=None):
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, step: int | None = None, *,
                   best: bool = False) -> TrainState:
-  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: config.mesh.num_devices).
+  """Restores the latest (or given) checkpoint of `workdir` onto `mesh` (default: the config's, config_mesh),
+  every leaf replicated.
   The latest: the newest step that restores (a damaged one is skipped with a warning and left in place).
   best: the best-by-validation checkpoint instead (train.keep_best_by). Reads no data, writes nothing."""
   src = best_checkpoint_dir(workdir) if best else checkpoint_dir(workdir)
@@ -96,7 +105,7 @@ def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, st
     if step is None and ckpt.latest_step() is None:
       raise MissingInputError(no_checkpoint)
     family = registry.get_family(config.model.family)
-    mesh = mesh or sharding.make_mesh(config.mesh.num_devices)
+    mesh = mesh or sharding.config_mesh(config)
     # The shapes come from the config alone: restoring never opens (or generates) the training set.
     abstract = abstract_state(family, config, family.example_batch(config))
     target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
@@ -106,10 +115,10 @@ def restore_state(config: ml_collections.ConfigDict, workdir: str, mesh=None, st
     ckpt.close()
 
 
-def _init_from(config, family, abstract, mesh) -> TrainState:
-  """Fine-tuning: the state of another workdir's newest restorable checkpoint (the caller takes its params
-  and model_state). Called before the new workdir is created, so a bad init_from leaves nothing behind;
-  the source is only read."""
+def _init_from(config, family, abstract, state_shardings) -> TrainState:
+  """Fine-tuning: the state of another workdir's newest restorable checkpoint, in the run's layout (the caller
+  takes its params and model_state). Called before the new workdir is created, so a bad init_from leaves
+  nothing behind; the source is only read."""
   src = checkpoint_dir(config.init_from)
   where = f"config.init_from={config.init_from!r}"
   if not fileio.isdir(src):
@@ -118,7 +127,7 @@ def _init_from(config, family, abstract, mesh) -> TrainState:
   try:
     if other.latest_step() is None:
       raise MissingInputError(f"{where}: no checkpoint in {src}")
-    target = checkpointing.abstract_with_sharding(abstract, sharding.replicated(mesh))
+    target = checkpointing.abstract_with_sharding(abstract, state_shardings)
     loaded, step, _ = other.restore_newest(
         family.name, abstract, target,
         advice="Point config.init_from at a trained run of this model; nothing was created.")
@@ -163,11 +172,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   if family.resolve_config is not None:
     with config.unlocked():  # it may add the fields it fills; the config is locked again after
       family.resolve_config(config)
-  mesh = sharding.make_mesh(config.mesh.num_devices)
+  mesh = sharding.config_mesh(config)
   sharding.check_batch_divisible(config.train.batch_size, mesh)
   local_batch = input_pipeline.local_batch_size(config.train.batch_size)
-  log.info("training %s on a mesh of %d %s device(s) over %d process(es), global batch %d", family.name,
-           mesh.devices.size, mesh.devices.flat[0].platform, jax.process_count(), config.train.batch_size)
+  log.info("training %s on a mesh of %d %s device(s) %s over %d process(es), global batch %d", family.name,
+           mesh.devices.size, mesh.devices.flat[0].platform, dict(mesh.shape), jax.process_count(),
+           config.train.batch_size)
 
   # Data first: a broken or empty dataset fails before the workdir is touched.
   pidx, pcount = jax.process_index(), jax.process_count()
@@ -186,7 +196,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   # are moved aside, see checkpointing.resume).
   target = checkpointing.abstract_with_sharding(abstract, state_shardings)  # resumes in the step's layout
   resumed = checkpointing.resume(checkpoint_dir(workdir), family.name, abstract, target)
-  source = _init_from(config, family, abstract, mesh) if resumed is None and config.init_from else None
+  source = _init_from(config, family, abstract, state_shardings) if resumed is None and config.init_from else None
   if distributed.is_writer():  # one writer: hosts saving the same file at once race (files vanish)
     fileio.makedirs(workdir)
   config_utils.save_config(config, fileio.join(workdir, "config.json"))  # process 0 only

@@ -69,8 +69,8 @@ def call_on_mesh(jitted: Callable, mesh: Mesh, *args):
 
 
 def batch_size_for(batch_size: int, n: int, mesh: Mesh) -> int:
-  """min(batch_size, n), rounded up to a multiple of the mesh's devices (padding rows make up the rest)."""
-  d = mesh.devices.size
+  """min(batch_size, n), rounded up to a multiple of the mesh's 'data' axis (padding rows make up the rest)."""
+  d = sharding.data_size(mesh)
   b = max(1, min(batch_size, n))
   return -(-b // d) * d
 

@@ -178,7 +178,7 @@ def initial_state(config):
   family = registry.get_family(config.model.family)
   config = _resolved(family, config)
   example = family.example_batch(config)
-  mesh = sharding.make_mesh(config.mesh.num_devices)
+  mesh = sharding.config_mesh(config)
   shardings = train.make_state_shardings(train.abstract_state(family, config, example), mesh, config)
   init_rng, _, _ = jax.random.split(jax.random.key(config.seed), 3)
   init = jax.jit(lambda rng, b: family.init_state(config, rng, b), out_shardings=shardings)

@@ -67,27 +67,30 @@ def _macro_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> fl
 
 def explicitness(codes, factors, *, discrete_factors: bool = True, num_train: Optional[int] = 10000,
                  num_test: Optional[int] = 5000, seed: utils.SeedLike = 0, num_bins: int = 20,
-                 rescale: bool = False) -> dict:
+                 rescale: bool = False, split: utils.SplitLike = None, n_jobs: Optional[int] = None) -> dict:
   """Explicitness: mean over factors of the macro ROC-AUC of LogisticRegression() predicting the factor.
 
   Codes are z-scored with train statistics; one LogisticRegression (sklearn defaults, seeded) per factor on a
   seeded train split; AUC one-vs-rest on predict_proba. Continuous factors are histogram-discretised.
-  `rescale=True` reports (AUC - 0.5) / 0.5 (DecVAE).
+  `rescale=True` reports (AUC - 0.5) / 0.5 (DecVAE). `split=(train_idx, test_idx)` replaces the random split;
+  the per-factor fits run on `n_jobs` threads (None: all cores).
 
   Returns {'explicitness_train', 'explicitness_test': floats, 'explicitness_per_factor_test': [K]}.
   """
   codes, factors = utils.check_inputs(codes, factors)
   ys = utils.prepare_factors(factors, discrete_factors, num_bins)
   rng = utils.as_rng(seed)
-  tr, te = utils.train_test_indices(codes.shape[0], num_train, num_test, rng)
+  tr, te = utils.resolve_split(codes.shape[0], num_train, num_test, rng, split)
   x_train, mean, std = utils.normalize_data(codes[tr])
   x_test, _, _ = utils.normalize_data(codes[te], mean, std)
-  per_train, per_test = [], []
-  for k in range(ys.shape[1]):
-    clf = LogisticRegression(random_state=utils.sklearn_seed(rng)).fit(x_train, ys[tr, k])
-    per_train.append(_macro_auc(ys[tr, k], clf.predict_proba(x_train), clf.classes_))
-    per_test.append(_macro_auc(ys[te, k], clf.predict_proba(x_test), clf.classes_))
-  per_train, per_test = np.array(per_train), np.array(per_test)
+  seeds = [utils.sklearn_seed(rng) for _ in range(ys.shape[1])]  # up front: the same for any n_jobs
+
+  def fit(k):
+    clf = LogisticRegression(random_state=seeds[k]).fit(x_train, ys[tr, k])
+    return (_macro_auc(ys[tr, k], clf.predict_proba(x_train), clf.classes_),
+            _macro_auc(ys[te, k], clf.predict_proba(x_test), clf.classes_))
+
+  per_train, per_test = np.array(utils.parallel_map(fit, range(ys.shape[1]), n_jobs)).T
   if rescale:
     per_train, per_test = (per_train - 0.5) / 0.5, (per_test - 0.5) / 0.5
   return {"explicitness_train": float(np.nanmean(per_train)), "explicitness_test": float(np.nanmean(per_test)),

@@ -28,7 +28,8 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
                  metrics: Optional[Iterable[str]] = None, num_bins: int = 20, dci_importance: str = "gbt",
                  gbt_kwargs: Optional[dict] = None, dlib_compat: bool = False, sampler_num_train: int = 10000,
                  sampler_num_eval: int = 5000, sampler_batch_size: int = 64, timings: bool = False,
-                 matrices: Optional[dict] = None) -> dict:
+                 matrices: Optional[dict] = None, split: utils.SplitLike = None, n_jobs: Optional[int] = None,
+                 gbt_impl: str = "presorted") -> dict:
   """Runs the selected metrics (default: all) with disentanglement_lib's estimators and returns flat float keys.
 
   Keys: mig; sap; dci_disentanglement, dci_completeness, dci_informativeness_train, dci_informativeness_test;
@@ -45,16 +46,24 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
   Fitted estimators (DCI, SAP with discrete factors, explicitness) use a seeded train/test split of `num_train` /
   `num_test` points (shrunk proportionally if N is smaller); MI-based metrics, IRS and unsupervised scores use all
   N points. Every stochastic metric gets its own seed derived from `seed`, so a subset gives the same values.
+  `split=(train_indices, test_indices)` makes DCI, SAP and explicitness use exactly those rows (e.g. dlib's
+  separately drawn train and test sets, concatenated); num_train / num_test then report the given sizes.
+  `n_jobs` threads (None: all cores) fit DCI's per-factor GBTs, SAP's SVMs and explicitness' regressions;
+  `gbt_impl` picks DCI's GBT implementation ('presorted' or 'sklearn', the same model; see `dci.importance_gbt`).
   """
   selected = tuple(ALL_METRICS if metrics is None else metrics)
   unknown = sorted(set(selected) - set(ALL_METRICS))
   if unknown:
     raise ValueError(f"unknown metric(s) {unknown}; choose from {list(ALL_METRICS)}")
   codes, factors = utils.check_inputs(codes, factors, num_bins=num_bins)
-  n_train, n_test = utils.split_sizes(codes.shape[0], num_train, num_test)
+  if split is not None:
+    utils.resolve_split(codes.shape[0], None, None, None, split)  # validates it before any metric runs
+    n_train, n_test = len(split[0]), len(split[1])
+  else:
+    n_train, n_test = utils.split_sizes(codes.shape[0], num_train, num_test)
   out: dict[str, float] = {"num_train": float(n_train), "num_test": float(n_test)}
   seeds = {name: seed * 1000 + i for i, name in enumerate(ALL_METRICS)}  # fixed per metric, independent of subset
-  fit = dict(num_train=num_train, num_test=num_test)
+  fit = dict(num_train=num_train, num_test=num_test, split=split)
 
   def run(name: str):
     if name == "mig":
@@ -63,10 +72,11 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
         matrices["mutual_info_matrix"] = r["mutual_info_matrix"]
       return {"mig": r["mig"]}
     if name == "sap":
-      return {"sap": sap(codes, factors, discrete_factors=discrete_factors, seed=seeds[name], **fit)["sap"]}
+      return {"sap": sap(codes, factors, discrete_factors=discrete_factors, seed=seeds[name], n_jobs=n_jobs,
+                         **fit)["sap"]}
     if name == "dci":
       r = dci(codes, factors, importance=dci_importance, discrete_factors=discrete_factors, seed=seeds[name],
-              num_bins=num_bins, gbt_kwargs=gbt_kwargs, **fit)
+              num_bins=num_bins, gbt_kwargs=gbt_kwargs, n_jobs=n_jobs, gbt_impl=gbt_impl, **fit)
       if matrices is not None:
         matrices["dci_importance_matrix"] = r["importance_matrix"]
       return {f"dci_{k}": r[k] for k in ("disentanglement", "completeness", "informativeness_train",
@@ -78,7 +88,8 @@ def evaluate_all(codes, factors, *, discrete_factors: bool = True, sampler: Opti
       return {"modularity": modularity(codes, factors, num_bins=num_bins, discrete_factors=discrete_factors)[
           "modularity"]}
     if name == "explicitness":
-      r = explicitness(codes, factors, discrete_factors=discrete_factors, seed=seeds[name], num_bins=num_bins, **fit)
+      r = explicitness(codes, factors, discrete_factors=discrete_factors, seed=seeds[name], num_bins=num_bins,
+                       n_jobs=n_jobs, **fit)
       return {"explicitness_train": r["explicitness_train"], "explicitness_test": r["explicitness_test"]}
     if name == "jemmig":
       return {"jemmig": jemmig(codes, factors, num_bins=num_bins, discrete_factors=discrete_factors)["jemmig"]}

@@ -7,11 +7,14 @@ Reference: google-research/disentanglement_lib, `evaluation/metrics/utils.py` (H
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 
 SeedLike = Union[int, np.random.Generator, None]
+SplitLike = Optional[tuple]  # (train indices, test indices) chosen by the caller
 
 # Upper bound on int64 entries materialised at once by the blocked joint histogram (about 64 MiB).
 _BLOCK_ENTRIES = 1 << 23
@@ -217,6 +220,37 @@ def train_test_indices(n: int, num_train: Optional[int], num_test: Optional[int]
   num_train, num_test = split_sizes(n, num_train, num_test)
   perm = rng.permutation(n)
   return perm[:num_train], perm[num_train:num_train + num_test]
+
+
+def parallel_map(fn: Callable, items: Iterable, n_jobs: Optional[int] = None) -> list:
+  """[fn(i) for i in items] on a pool of n_jobs threads (None: every core), results in input order. For fits
+  that release the GIL (numba kernels, sklearn's Cython trees, liblinear): no copies of the data to processes."""
+  items = list(items)
+  workers = min(len(items), (os.cpu_count() or 1) if n_jobs is None else int(n_jobs))
+  if workers <= 1:
+    return [fn(i) for i in items]
+  with ThreadPoolExecutor(workers) as pool:
+    return list(pool.map(fn, items))
+
+
+def resolve_split(n: int, num_train: Optional[int], num_test: Optional[int], rng: np.random.Generator,
+                  split: SplitLike = None) -> tuple[np.ndarray, np.ndarray]:
+  """The caller's `split` = (train indices, test indices) if given (checked: 1-D integer arrays within [0, n),
+  train >= 2 and test >= 1 rows; they may overlap), else `train_test_indices(n, num_train, num_test, rng)`."""
+  if split is None:
+    return train_test_indices(n, num_train, num_test, rng)
+  if len(split) != 2:
+    raise ValueError("split must be a pair (train_indices, test_indices)")
+  out = []
+  for name, idx, least in (("train", split[0], 2), ("test", split[1], 1)):
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) or idx.size < least:
+      raise ValueError(f"split {name} indices must be a 1-D integer array of >= {least} entries, got {idx.shape} "
+                       f"{idx.dtype}")
+    if idx.min() < 0 or idx.max() >= n:
+      raise ValueError(f"split {name} indices must lie in [0, {n}), got [{idx.min()}, {idx.max()}]")
+    out.append(idx)
+  return out[0], out[1]
 
 
 def normalize_data(x: np.ndarray, mean: Optional[np.ndarray] = None, std: Optional[np.ndarray] = None):

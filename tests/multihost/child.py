@@ -99,9 +99,18 @@ def _install_batch_recorder() -> None:
   input_pipeline.batched_numpy = recording
 
 
+def _register_test_families() -> None:
+  """$DECOMPJAX_TEST_FAMILIES='name=package.module:ATTR,...': families only the tests define (the toy one)."""
+  from decompjax import registry
+  for item in filter(None, os.environ.get("DECOMPJAX_TEST_FAMILIES", "").split(",")):
+    name, target = item.split("=", 1)
+    registry.register(name, target)
+
+
 def main() -> int:
   _install_write_recorder()
   _install_batch_recorder()
+  _register_test_families()
   from decompjax import cli
   return cli.main(sys.argv[1:])
 

@@ -12,6 +12,7 @@ import dataclasses
 import jax
 import numpy as np
 
+from decompjax import sharding
 from decompjax.audio import speech_features as feat_lib
 from decompjax.errors import UsageError
 from decompjax.evaluation import batching, few_shot, figures
@@ -62,7 +63,7 @@ def reconstruction_mse(config, state, mels: np.ndarray, batch_size: int, seed: i
   mesh = batching.state_mesh(state.params)
   state = batching.replicate(state, mesh)
   b = min(batch_size, len(mels))
-  place = batching.to_mesh if b % mesh.devices.size == 0 else batching.replicate
+  place = batching.to_mesh if b % sharding.data_size(mesh) == 0 else batching.replicate
   losses = [float(batching.call_on_mesh(run, mesh, state, place({"mel": np.asarray(mels[i:i + b])}, mesh),
                                         batching.replicate(np.int32(seed + i), mesh)))
             for i in range(0, len(mels) - b + 1, b)]
@@ -163,3 +164,28 @@ def embed_files(config, state, audio_paths, encoder: str = "voice", pool: str = 
     bounds = np.cumsum([0] + counts)
     emb = np.stack([emb[a:b].mean(axis=(0, 1)) for a, b in zip(bounds[:-1], bounds[1:])])
   return (emb, counts) if return_counts else emb
+
+
+def latents(config, state, max_examples: int) -> list:
+  """`decompjax compare`'s view: E_s and E_c, mean-pooled per crop, of the first max_examples crops of
+  config.probe.split; the speaker as the label (a generative factor of SimVowels, not of a corpus)."""
+  from decompjax.evaluation.latents import LatentSet, config_dict
+  split = config.probe.split
+  crops = data.load_crops(config, split)
+  n = min(len(crops.mel), int(max_examples))
+  mel, speaker, group = crops.mel[:n], crops.speaker[:n].astype(np.int64), crops.group[:n]
+  # a crop's id: its utterance and its place among that utterance's crops (the crops come in utterance order)
+  ids = [f"utt{int(g)}/crop{int(np.sum(group[:i] == g))}" for i, g in enumerate(group)]
+  if config.data.dir:
+    dataset = {"data": "speech_corpus", "dir": config.data.dir, "corpus": config_dict(config.data.corpus)}
+    factors, reason = (), "no factor labels (a corpus's speakers are labels, not generative factors)"
+  else:
+    dataset = {"data": "simvowels", "simvowels": config_dict(config.data.simvowels)}
+    factors, reason = ("speaker",), ""
+  dataset.update(split=split, features=config.features.preset, crop_seed=int(config.seed), unit="mel crop")
+  out = []
+  for name, encoder in (("E_s (voice)", "voice"), ("E_c (content)", "content")):
+    codes = model.pool(encode(config, state, mel, encoder, config.eval.batch_size), "mean")
+    out.append(LatentSet(name=name, dataset=dataset, codes=codes, ids=ids, labels={"speaker": speaker},
+                         factors=factors, no_factors_reason=reason))
+  return out

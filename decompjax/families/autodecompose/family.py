@@ -26,4 +26,5 @@ def make_train_step(config, tx=None):
 AUTODECOMPOSE = Family(name="autodecompose", input_spec=data.input_spec, make_tx=make_tx,
                        init_variables=model.init_variables, make_train_step=make_train_step,
                        make_dataset=data.make_dataset, evaluate=evaluate.evaluate,
-                       make_eval_step=loss.make_eval_step, prepare_data=data.prepare_data)
+                       make_eval_step=loss.make_eval_step, prepare_data=data.prepare_data,
+                       latents=evaluate.latents)

@@ -285,3 +285,62 @@ def evaluate(config, state, workdir: str) -> Report:
     return separate.overlap_add_separate(mixture, window_fn, window, batch_size=SEPARATE_BATCH, progress=False)
 
   return evaluate_tracks(config, tracks, separator)
+
+
+COMPARE_SCORES = ("sdr", "sir", "sar", "si_sdr", "nsdr", "si_sdri", "gnsdr")  # the model's, means over sources
+
+
+def window_latents(config, state, windows: np.ndarray) -> np.ndarray:
+  """[N, L] mixture windows -> [N, T', 2 * latent_channels]: each branch's encoder mean per latent frame (averaged
+  over the latent map's frequency axis), jitted once per config with the parameters as arguments."""
+  import jax.numpy as jnp
+  from decompjax.evaluation import batching
+  from decompjax.families.convae_bss import model
+
+  def build():
+    def run(params, x):
+      _, (mu0, _, mu1, _) = model.forward(config, params, jnp.abs(model.complex_stft(config, x)))
+      return jnp.concatenate([mu0.mean(axis=1), mu1.mean(axis=1)], axis=-1)  # [B, F', T', C] -> [B, T', 2C]
+    return run
+
+  run = batching.mesh_jit(("convae_bss.latents", batching.config_key(config)), build)
+  return batching.map_on_mesh(run, state.params, np.asarray(windows, np.float32), SEPARATE_BATCH,
+                              mesh=batching.state_mesh(state.params))
+
+
+def latents(config, state, max_examples: int) -> list:
+  """`decompjax compare`'s view: encoder means per latent frame of the non-overlapping model windows of the first
+  max_examples test tracks (no labels: mixtures carry none), with the model's BSS Eval over those tracks as its
+  scores and the first track's mixture and estimates as audio."""
+  from decompjax.evaluation.latents import LatentSet, config_dict
+  from decompjax.families.convae_bss import data, separate
+  tracks = data.test_tracks(config, limit=int(max_examples))
+  if not tracks:
+    raise ValueError("no test tracks to compare on")
+  window = separate.window_length(config)
+  window_fn = separate.model_window_fn(config, state)
+  rows, names, estimates = [], [], []
+  for t in tracks:
+    mix = np.asarray(t.mixture, np.float32)
+    padded = np.pad(mix, (0, -len(mix) % window))
+    rows.append(padded.reshape(-1, window))
+    names += [f"{t.name}/w{k}" for k in range(len(rows[-1]))]
+    estimates.append(separate.overlap_add_separate(mix, window_fn, window, batch_size=SEPARATE_BATCH,
+                                                   progress=False))
+  codes = window_latents(config, state, np.concatenate(rows))  # [windows, T', 2C]
+  ids = [f"{n}/t{j}" for n in names for j in range(codes.shape[1])]
+  refs = [np.stack([np.asarray(t.voice, np.float32), np.asarray(t.music, np.float32)]) for t in tracks]
+  mixes = [np.asarray(t.mixture, np.float32) for t in tracks]
+  scores = score_tracks(config, refs, {"model": estimates, "mixture": [np.stack([m, m]) for m in mixes]})
+  summary = summary_metrics(scores, np.asarray([len(m) for m in mixes], np.float64))
+  name = config.data.name
+  dataset = ({"data": "synmix", "synmix": config_dict(config.data.synmix)} if name == "synmix"
+             else {"data": name, "dir": config.data.dir})
+  # a row is a latent frame: its time span depends on the window, the STFT hop and the encoder's downsampling
+  dataset.update(sample_rate=int(config.audio.sample_rate), window_samples=int(window), hop=int(config.audio.hop),
+                 latent_frames_per_window=int(codes.shape[1]), unit="latent frame of a mixture window")
+  est = estimates[0][::-1] if scores["order"]["model"][0] else estimates[0]
+  audio = {"mixture": (mixes[0], 16000), "voice estimate": (est[0], 16000), "music estimate": (est[1], 16000)}
+  return [LatentSet(name="mu (voice, music)", dataset=dataset, codes=codes.reshape(-1, codes.shape[-1]), ids=ids,
+                    no_factors_reason="no factor labels (mixtures: separation scores instead)",
+                    scores={k: float(summary[k]) for k in COMPARE_SCORES}, audio=audio)]

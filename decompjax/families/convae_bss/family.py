@@ -49,4 +49,4 @@ def make_eval_step(config):
 CONVAE_BSS = Family(name="convae_bss", input_spec=data.input_spec, make_tx=make_tx,
                     init_variables=model.init_variables, make_train_step=make_train_step,
                     make_dataset=data.make_dataset, evaluate=evaluate.evaluate, make_eval_step=make_eval_step,
-                    prepare_data=data.prepare_data)
+                    prepare_data=data.prepare_data, latents=evaluate.latents)

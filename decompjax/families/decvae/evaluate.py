@@ -236,3 +236,49 @@ def evaluate(config, state, workdir: str, *, encode_fn: Callable | None = None) 
     from decompjax.families.decvae import latent_response
     report.merge(latent_response.traversal_report(config, lambda a: encode_all(a, bs)))
   return report
+
+
+def _dataset(config, unit: str) -> dict:
+  """The data a DecVAE latent row comes from (not the decomposition, which is the model's input): the corpus and
+  its clips, the split analysed and the row unit."""
+  d = config.data
+  out = {"data": d.name, "seconds": float(d.seconds), "sample_rate": int(d.sample_rate), "frame": int(d.frame),
+         "hop": int(d.hop), "split": config.eval.split, "unit": unit}
+  if d.name == "simvowels":
+    out["simvowels"] = d.simvowels.to_dict()
+  else:
+    out.update(dir=d.dir, metadata=str(d.get("metadata", "")), seed=int(config.seed))
+  if unit == "frame":
+    out["drop_overlap_frames"] = bool(d.get("drop_overlap_frames", True))
+  return out
+
+
+def latents(config, state, max_examples: int, *, encode_fn: Callable | None = None) -> list:
+  """`decompjax compare`'s view: the 'all' aggregation (else the first available) of Z per kept frame and of S
+  per utterance, over the first max_examples utterances of config.eval.split. Factors: the config's Z / S
+  factors, generative on SimVowels (labels elsewhere)."""
+  from decompjax.evaluation.latents import LatentSet
+  from decompjax.families.decvae import data
+  arrays = data.load_split_arrays(config, config.eval.split, limit=int(max_examples))
+  encoded = model_encoder(config, state, encode_fn)(arrays, int(config.eval.batch_size))
+  fz_names, fs_names = tuple(config.eval.factors_z), tuple(config.eval.factors_s)
+  drop = bool(config.data.get("drop_overlap_frames", True))
+  z, s, fz, fs = collect(encoded, arrays, fz_names, fs_names, drop_overlap=drop)
+  utt, frame = np.nonzero(frame_keep(arrays, fz_names, drop_overlap=drop))  # row order of z (row-major)
+  keep_s = np.ones(len(arrays["frames"]), bool)
+  for name in fs_names:  # collect drops an utterance with an unknown S label
+    keep_s &= factor_values(arrays, name, per_frame=False) >= 0
+  generative = config.data.name == "simvowels"
+  reason = "" if generative else f"no factor labels ({config.data.name}: annotations, not generative factors)"
+  out = []
+  for branch, subspaces, factors, ids, unit in (
+      ("Z", z, fz, [f"utt{u}/frame{f}" for u, f in zip(utt, frame)], "frame"),
+      ("S", s, fs, [f"utt{u}" for u in np.nonzero(keep_s)[0]], "utterance")):
+    aggs = lat.aggregate(subspaces, tuple(config.eval.aggregations))
+    if not aggs:
+      continue
+    agg = "all" if "all" in aggs else next(iter(aggs))
+    labels = {k: np.asarray(v, np.int64) for k, v in factors.items()}
+    out.append(LatentSet(name=f"{branch} {agg}", dataset=_dataset(config, unit), codes=aggs[agg], ids=ids,
+                         labels=labels, factors=tuple(labels) if generative else (), no_factors_reason=reason))
+  return out

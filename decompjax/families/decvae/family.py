@@ -81,6 +81,11 @@ def evaluate(config, state, workdir):
   return evaluate_lib.evaluate(config, state, workdir)
 
 
+def latents(config, state, max_examples):
+  from decompjax.families.decvae import evaluate as evaluate_lib
+  return evaluate_lib.latents(config, state, max_examples)
+
+
 DECVAE = Family(name="decvae", input_spec=input_spec, make_tx=make_tx, init_variables=model.init_variables,
                 make_train_step=make_train_step, make_dataset=make_dataset, evaluate=evaluate,
-                make_eval_step=loss.make_eval_step, prepare_data=prepare_data)
+                make_eval_step=loss.make_eval_step, prepare_data=prepare_data, latents=latents)

@@ -127,6 +127,11 @@ def evaluate(config, state, workdir: str) -> Report:
   return evaluate_lib.evaluate(config, state, workdir, encode_fn=encode)
 
 
+def latents(config, state, max_examples: int) -> list:
+  from decompjax.families.decvae import evaluate as evaluate_lib
+  return evaluate_lib.latents(config, state, max_examples, encode_fn=encode)
+
+
 DECVAE_FC_VAE = Family(name="decvae_fc_vae", input_spec=input_spec, make_tx=make_tx, init_variables=init_variables,
                        make_train_step=make_train_step, make_dataset=make_dataset, evaluate=evaluate,
-                       make_eval_step=make_eval_step, prepare_data=prepare_data)
+                       make_eval_step=make_eval_step, prepare_data=prepare_data, latents=latents)

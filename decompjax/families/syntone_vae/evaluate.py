@@ -178,3 +178,23 @@ def add_figures_and_audio(report: Report, config, params, x, x_hat, mu, examples
     for tag, mel in (("input", x[i, ..., 0]), ("recon", x_hat[i, ..., 0])):
       audio = griffin_lim.mel_to_audio(mel, spec, mode=config.audio.frontend, n_iter=config.eval.griffin_lim_iters)
       report.audio[f"audio_{k}_{tag}"] = (audio, spec.sample_rate)
+
+
+def latents(config, state, max_examples: int) -> list:
+  """`decompjax compare`'s view: encoder means of up to max_examples clips (load_eval_examples' order), the
+  ground-truth factor indices as factors, one input clip and its Griffin-Lim reconstruction for the page."""
+  from decompjax.evaluation.latents import LatentSet, config_dict
+  config = config.copy_and_resolve_references()
+  config.eval.num_examples = int(max_examples)  # an existing field: allowed on a locked config
+  examples = load_eval_examples(config)
+  _, mu, _, x_hat = encode_dataset(config, vae_params(state), examples["waveform"], config.eval.batch_size)
+  factors = examples["factors"].astype(np.int64)
+  spec = model_lib.mel_spec(config)
+  rate = int(config.data.grid.sample_rate)
+  recon = griffin_lim.mel_to_audio(x_hat[0, ..., 0], spec, mode=config.audio.frontend,
+                                   n_iter=config.eval.griffin_lim_iters)
+  return [LatentSet(name="mu", dataset={"data": "syntone", "grid": config_dict(config.data.grid), "unit": "clip"},
+                    codes=mu, ids=[f"clip{int(i)}" for i in np.asarray(examples["index"]).reshape(-1)],
+                    labels={n: factors[:, k] for k, n in enumerate(FACTOR_NAMES)}, factors=tuple(FACTOR_NAMES),
+                    audio={"input": (np.asarray(examples["waveform"][0], np.float32).reshape(-1), rate),
+                           "reconstruction": (np.asarray(recon, np.float32), spec.sample_rate)})]

@@ -88,7 +88,7 @@ def _factor_eval_step(config):
 
 
 _SHARED = dict(input_spec=data.input_spec, make_dataset=data.make_dataset, prepare_data=data.prepare_data,
-               evaluate=evaluate.evaluate)
+               evaluate=evaluate.evaluate, latents=evaluate.latents)
 
 BETA_VAE = Family(name="beta_vae", make_tx=_vae_tx, init_variables=_vae_variables,
                   make_train_step=_beta_vae_train_step, make_eval_step=_beta_vae_eval_step, **_SHARED)

@@ -74,3 +74,29 @@ def evaluate_vqvae(config, state, workdir: str) -> Report:
 def evaluate_barlow(config, state, workdir: str) -> Report:
   del workdir
   return evaluate_model(config, state, vq_data.load_data(config), vq_model.eval_apply_barlow)
+
+
+def latents_model(config, state, max_examples: int, apply_fn) -> list:
+  """`decompjax compare`'s view: eval-mode z_q of the first max_examples train and test series, the class as a
+  label (not a generative factor), the UCR train/test split as the probe split."""
+  from decompjax.evaluation.latents import LatentSet
+  data = vq_data.load_data(config)
+  n = int(max_examples)
+  tr = encode_all(apply_fn, config, state, data.train_x[:n], config.eval.batch_size)["z_q"]
+  te = encode_all(apply_fn, config, state, data.test_x[:n], config.eval.batch_size)["z_q"]
+  d = config.data
+  return [LatentSet(name="z_q", dataset={"data": "ucr", "name": data.name, "standardize": bool(d.standardize),
+                                         "nan_policy": d.nan_policy, "unit": "series"},
+                    codes=np.concatenate([tr, te]),
+                    ids=[f"train{i}" for i in range(len(tr))] + [f"test{i}" for i in range(len(te))],
+                    labels={"class": np.concatenate([data.train_y[:n], data.test_y[:n]]).astype(np.int64)},
+                    no_factors_reason="no factor labels (UCR: class labels only)",
+                    train=np.arange(len(tr) + len(te)) < len(tr))]
+
+
+def latents_vqvae(config, state, max_examples: int) -> list:
+  return latents_model(config, state, max_examples, vq_model.eval_apply)
+
+
+def latents_barlow(config, state, max_examples: int) -> list:
+  return latents_model(config, state, max_examples, vq_model.eval_apply_barlow)

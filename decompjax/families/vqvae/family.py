@@ -73,10 +73,11 @@ def make_eval_step(config, apply_fn=vq_model.eval_apply):
 
 VQVAE = Family(name="vqvae", input_spec=data.input_spec, make_tx=make_tx, init_variables=init_variables,
                make_train_step=make_train_step, make_dataset=data.make_dataset, evaluate=evaluate.evaluate_vqvae,
-               make_eval_step=make_eval_step, resolve_config=data.resolve_config)
+               make_eval_step=make_eval_step, resolve_config=data.resolve_config,
+               latents=evaluate.latents_vqvae)
 
 BARLOW_VQVAE = Family(name="barlow_vqvae", input_spec=data.input_spec, make_tx=make_tx_barlow,
                       init_variables=init_variables_barlow, make_train_step=make_train_step_barlow,
                       make_dataset=data.make_dataset, evaluate=evaluate.evaluate_barlow,
                       make_eval_step=lambda config: make_eval_step(config, vq_model.eval_apply_barlow),
-                      resolve_config=data.resolve_config)
+                      resolve_config=data.resolve_config, latents=evaluate.latents_barlow)
